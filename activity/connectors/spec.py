@@ -1,0 +1,24 @@
+"""What each vendor needs to be connected: its parameters and secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class VendorSpec:
+    vendor: str
+    default_base_url: str
+    required_params: tuple[str, ...] = ()
+    optional_params: tuple[str, ...] = ()
+    required_secrets: tuple[str, ...] = ()
+    optional_secrets: tuple[str, ...] = ()
+    help: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return self.required_params + self.optional_params
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self.required_secrets + self.optional_secrets

@@ -1,0 +1,10 @@
+from django.core.management.base import BaseCommand
+
+from activity.crypto import new_key
+
+
+class Command(BaseCommand):
+    help = "Print a new key for SOURCE_SECRETS_KEYS (put it first in the list to rotate)."
+
+    def handle(self, *args, **options) -> None:
+        self.stdout.write(new_key())

@@ -1,0 +1,220 @@
+"""What we store: connected vendor accounts, their normalized events, and every sync attempt."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+
+from activity.crypto import decrypt_secrets, encrypt_secrets
+
+
+class Vendor(models.TextChoices):
+    LIGHTDASH = "lightdash", "Lightdash"
+    DATAFOLD = "datafold", "Datafold"
+    DOMO = "domo", "Domo"
+    VELT = "velt", "Velt"
+
+
+class Source(models.Model):
+    """One connected vendor account: a Lightdash project, a Domo instance, a Velt org..."""
+
+    vendor = models.CharField(max_length=20, choices=Vendor.choices)
+    name = models.SlugField(max_length=100, unique=True, help_text="Used on the command line.")
+    base_url = models.URLField(max_length=500)
+    params = models.JSONField(
+        default=dict, blank=True, help_text="Vendor parameters, e.g. the Lightdash project UUID."
+    )
+    secrets_encrypted = models.TextField(blank=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    sync_interval = models.DurationField(default=timedelta(minutes=15))
+    initial_lookback = models.DurationField(
+        default=timedelta(days=90),
+        help_text="How far back a first sync starts where the vendor API needs a start time.",
+    )
+    overlap = models.DurationField(
+        default=timedelta(hours=1),
+        help_text="Each run re-reads this much before the high-water mark, for late events.",
+    )
+    sync_state = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Cursor and high-water mark per stream. Edit with care, e.g. for a backfill.",
+    )
+    lease_holder = models.CharField(max_length=200, blank=True, editable=False)
+    lease_acquired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    lease_heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_vendor_display()})"
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """The decrypted secrets; never render or log this."""
+        return decrypt_secrets(self.secrets_encrypted)
+
+    @secrets.setter
+    def secrets(self, value: dict[str, str]) -> None:
+        self.secrets_encrypted = encrypt_secrets(value) if value else ""
+
+    @property
+    def secret_names(self) -> list[str]:
+        return sorted(self.secrets)
+
+
+class SyncRun(models.Model):
+    """One sync attempt of one source, with what it fetched and how it ended."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    # Served by the (source, -started_at) index.
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    trigger = models.CharField(max_length=40, blank=True, help_text="command, schedule, dashboard…")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField(null=True, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    events_seen = models.PositiveBigIntegerField(default=0)
+    events_new = models.PositiveBigIntegerField(default=0)
+    records_skipped = models.PositiveIntegerField(default=0)
+    skipped_samples = models.JSONField(
+        default=list, blank=True, help_text="Why records were skipped (first few)."
+    )
+    error = models.TextField(blank=True)
+    holder = models.CharField(max_length=200, blank=True, help_text="host:pid that ran it.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["source", "-started_at"], name="syncrun_source_started")]
+
+    def __str__(self) -> str:
+        return f"{self.source.name} {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+    @property
+    def duration(self) -> timedelta | None:
+        return self.finished_at - self.started_at if self.finished_at else None
+
+    @property
+    def events_known(self) -> int:
+        return self.events_seen - self.events_new
+
+
+class ActivityEvent(models.Model):
+    """One normalized event from any vendor; ``raw`` keeps the vendor's record as received."""
+
+    # Served by the unique (source, external_id) and the (source, occurred_at) indexes.
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
+    external_id = models.CharField(max_length=255)
+    occurred_at = models.DateTimeField()
+    actor_id = models.CharField(max_length=255, blank=True)
+    actor_name = models.CharField(max_length=255, blank=True)
+    actor_email = models.CharField(max_length=254, blank=True, help_text="Lower-cased.")
+    action = models.CharField(max_length=255)
+    object_type = models.CharField(max_length=255, blank=True)
+    object_id = models.CharField(max_length=255, blank=True)
+    object_name = models.CharField(max_length=1000, blank=True)
+    summary = models.TextField(blank=True, help_text="The vendor's own description, if any.")
+    ip_address = models.CharField(max_length=64, blank=True)
+    user_agent = models.TextField(blank=True)
+    # JSON text rather than jsonb: kept byte-for-byte as serialized at ingestion, and safe
+    # for values PostgreSQL's jsonb refuses (such as \u0000).
+    raw = models.TextField()
+    ingested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="activity_event_source_external_id"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["occurred_at", "id"], name="event_time"),
+            models.Index(fields=["source", "occurred_at", "id"], name="event_source_time"),
+            models.Index(
+                fields=["actor_email", "occurred_at", "id"], name="event_actor_email_time"
+            ),
+            models.Index(fields=["actor_id", "occurred_at", "id"], name="event_actor_id_time"),
+            models.Index(fields=["action", "occurred_at", "id"], name="event_action_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+    @property
+    def actor_label(self) -> str:
+        return self.actor_name or self.actor_email or self.actor_id or "—"
+
+    @property
+    def raw_record(self):
+        return json.loads(self.raw)
+
+
+class Download(models.Model):
+    """The download audit's typed view of a Lightdash download event."""
+
+    event = models.OneToOneField(
+        ActivityEvent, on_delete=models.CASCADE, primary_key=True, related_name="download"
+    )
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="downloads")
+    downloaded_at = models.DateTimeField()
+    user_uuid = models.CharField(max_length=255, blank=True)
+    user_name = models.CharField(max_length=255, blank=True)
+    file_type = models.CharField(max_length=50)
+    query_uuid = models.CharField(max_length=255)
+    query_context = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["downloaded_at", "event"], name="download_time"),
+            models.Index(fields=["file_type", "downloaded_at"], name="download_file_type_time"),
+            models.Index(fields=["user_uuid", "downloaded_at"], name="download_user_time"),
+            models.Index(fields=["query_context", "downloaded_at"], name="download_context_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.downloaded_at:%Y-%m-%d %H:%M} {self.user_name or '—'} {self.file_type}"
+
+
+class UserActivitySnapshot(models.Model):
+    """Lightdash's user-activity aggregates as they were at one moment; history comes from many."""
+
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="snapshots", db_index=False
+    )
+    taken_at = models.DateTimeField(default=timezone.now)
+    number_users = models.IntegerField(null=True, blank=True)
+    number_viewers = models.IntegerField(null=True, blank=True)
+    number_interactive_viewers = models.IntegerField(null=True, blank=True)
+    number_editors = models.IntegerField(null=True, blank=True)
+    number_admins = models.IntegerField(null=True, blank=True)
+    weekly_querying_users_percent = models.FloatField(null=True, blank=True)
+    raw = models.TextField()
+
+    class Meta:
+        ordering = ["-taken_at"]
+        get_latest_by = "taken_at"
+        indexes = [models.Index(fields=["source", "taken_at"], name="snapshot_source_time")]
+
+    def __str__(self) -> str:
+        return f"{self.source.name} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def raw_record(self):
+        return json.loads(self.raw)

@@ -1,0 +1,79 @@
+"""Creating and changing sources, with every input checked before anything is written."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.db import transaction
+
+from activity.connectors import vendor_names, vendor_spec
+from activity.models import Source
+
+
+class SourceConfigError(ValueError):
+    """The source's configuration is invalid; the message says what to fix."""
+
+
+def validate_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourceConfigError(f"base URL {url!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise SourceConfigError(f"base URL {url!r} must not carry a query or fragment")
+    return url.rstrip("/")
+
+
+def validate_keys(
+    *, vendor: str, params: dict[str, str], secrets: dict[str, str], partial: bool = False
+) -> None:
+    """Refuse unknown keys; unless ``partial``, refuse missing required ones too."""
+    if vendor not in vendor_names():
+        raise SourceConfigError(
+            f"unknown vendor {vendor!r}: choose one of {', '.join(vendor_names())}"
+        )
+    spec = vendor_spec(vendor)
+    for kind, given, allowed, required in (
+        ("param", params, spec.params, spec.required_params),
+        ("secret", secrets, spec.secrets, spec.required_secrets),
+    ):
+        unknown = sorted(set(given) - set(allowed))
+        if unknown:
+            raise SourceConfigError(
+                f"unknown {kind} {', '.join(unknown)} for {vendor}: "
+                f"expected {', '.join(allowed) or 'none'}"
+            )
+        empty = sorted(key for key, value in given.items() if not str(value).strip())
+        if empty:
+            raise SourceConfigError(f"{kind} {', '.join(empty)} is empty")
+        missing = [] if partial else [key for key in required if key not in given]
+        if missing:
+            raise SourceConfigError(f"missing {kind} {', '.join(missing)} for {vendor}")
+
+
+@transaction.atomic
+def source_create(
+    *, vendor: str, name: str, base_url: str, params: dict[str, str], secrets: dict[str, str]
+) -> Source:
+    validate_keys(vendor=vendor, params=params, secrets=secrets)
+    if Source.objects.filter(name=name).exists():
+        raise SourceConfigError(f"a source named {name!r} already exists (use --update)")
+    source = Source(vendor=vendor, name=name, base_url=validate_base_url(base_url), params=params)
+    source.secrets = secrets
+    source.full_clean()
+    source.save()
+    return source
+
+
+@transaction.atomic
+def source_update(
+    *, source: Source, base_url: str | None, params: dict[str, str], secrets: dict[str, str]
+) -> Source:
+    """Merge the given params and secrets into the source's; keys not given are kept."""
+    validate_keys(vendor=source.vendor, params=params, secrets=secrets, partial=True)
+    if base_url:
+        source.base_url = validate_base_url(base_url)
+    source.params = {**source.params, **params}
+    source.secrets = {**source.secrets, **secrets}
+    source.full_clean()
+    source.save()
+    return source
