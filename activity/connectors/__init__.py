@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from activity.connectors import datafold, domo, lightdash, velt
+from activity.connectors.base import Connector
 from activity.connectors.spec import VendorSpec
 
-_MODULES = {module.SPEC.vendor: module for module in (lightdash, datafold, domo, velt)}
+CONNECTORS: dict[str, type[Connector]] = {
+    "lightdash": lightdash.LightdashConnector,
+    "datafold": datafold.DatafoldConnector,
+    "domo": domo.DomoConnector,
+    "velt": velt.VeltConnector,
+}
 
 
 def vendor_spec(vendor: str) -> VendorSpec:
-    return _MODULES[vendor].SPEC
+    return CONNECTORS[vendor].spec
 
 
 def vendor_names() -> list[str]:
-    return list(_MODULES)
+    return list(CONNECTORS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from activity.connectors import vendor_names, vendor_spec
@@ -59,7 +60,7 @@ def source_create(
         raise SourceConfigError(f"a source named {name!r} already exists (use --update)")
     source = Source(vendor=vendor, name=name, base_url=validate_base_url(base_url), params=params)
     source.secrets = secrets
-    source.full_clean()
+    _full_clean(source)
     source.save()
     return source
 
@@ -74,6 +75,17 @@ def source_update(
         source.base_url = validate_base_url(base_url)
     source.params = {**source.params, **params}
     source.secrets = {**source.secrets, **secrets}
-    source.full_clean()
+    _full_clean(source)
     source.save()
     return source
+
+
+def _full_clean(source: Source) -> None:
+    try:
+        source.full_clean()
+    except ValidationError as error:
+        raise SourceConfigError(
+            "; ".join(
+                f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()
+            )
+        ) from None

@@ -1,0 +1,199 @@
+"""What every connector shares: its source's settings, the sync window, and the two ways of
+walking a vendor's history (newest-first pages down to a floor, or closed time windows)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from activity.connectors.spec import VendorSpec
+from activity.models import Source
+from activity.sync.errors import RecordError, VendorDataError
+from activity.sync.http import VendorClient
+from activity.sync.records import NormalizedEvent, Page, Skipped
+from activity.sync.values import iso_z, parse_vendor_time
+
+MAX_EMPTY_PAGES_WITH_CURSOR = 5
+
+
+class Connector:
+    """One source's view of its vendor API. Subclasses define ``spec``, ``client()``,
+    ``pages()`` and ``parse(record)``."""
+
+    spec: VendorSpec
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        now: datetime | None = None,
+    ):
+        self.source = source
+        self.since = since
+        self.until = until
+        self.now = now or datetime.now(UTC)
+        self.params: dict[str, Any] = dict(source.params)
+
+    # -- what each vendor provides -------------------------------------------------------
+    def client(self) -> VendorClient:
+        raise NotImplementedError
+
+    def pages(self, client: VendorClient) -> Iterator[Page]:
+        raise NotImplementedError
+
+    def parse(self, record: dict) -> NormalizedEvent:
+        raise NotImplementedError
+
+    # -- shared helpers --------------------------------------------------------------------
+    @property
+    def describe(self) -> str:
+        return f"{self.spec.vendor.capitalize()} (source {self.source.name!r})"
+
+    def auth_hint(self) -> str:
+        names = ", ".join(self.spec.required_secrets)
+        hints = " ".join(self.spec.help.get(name, "") for name in self.spec.required_secrets)
+        return f"Check the source's {names} and its permissions. {hints}".strip()
+
+    def int_param(self, name: str, default: int, *, low: int, high: int) -> int:
+        value = self.params.get(name)
+        if value in (None, ""):
+            return default
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise VendorDataError(f"param {name} must be a whole number, not {value!r}") from None
+        return max(low, min(high, number))
+
+    def stream_state(self, stream: str) -> dict[str, Any]:
+        return dict((self.source.sync_state or {}).get(stream) or {})
+
+    def high_water_mark(self, stream: str) -> datetime | None:
+        value = self.stream_state(stream).get("hwm")
+        return parse_vendor_time(value) if value else None
+
+    def next_high_water_mark(self, stream: str, reached: datetime | None) -> str | None:
+        """The mark after a run reached ``reached``: never backwards, and a run bounded by
+        ``--until`` leaves it alone (events after ``until`` were not fetched)."""
+        current = self.high_water_mark(stream)
+        if self.until is not None or reached is None:
+            return iso_z(current) if current else None
+        return iso_z(max(current, reached) if current else reached)
+
+    def start_time(self, stream: str) -> datetime:
+        """Where a windowed API starts: --since, else the mark minus the overlap, else the
+        source's initial lookback (90 days unless set otherwise)."""
+        if self.since:
+            return self.since
+        mark = self.high_water_mark(stream)
+        if mark:
+            return mark - self.source.overlap
+        return self.now - self.source.initial_lookback
+
+    def floor(self, stream: str) -> datetime | None:
+        """Where a newest-first walk may stop; ``None`` walks the whole history."""
+        if self.since:
+            return self.since
+        mark = self.high_water_mark(stream)
+        return mark - self.source.overlap if mark else None
+
+    def parse_all(self, records: list) -> tuple[list[NormalizedEvent], list[Skipped]]:
+        events, skipped = [], []
+        for record in records:
+            if not isinstance(record, dict):
+                skipped.append(Skipped("record is not a JSON object", record))
+                continue
+            try:
+                event = self.parse(record)
+            except RecordError as error:
+                skipped.append(Skipped(str(error), record))
+                continue
+            if self.until is None or event.occurred_at <= self.until:
+                events.append(event)
+        return events, skipped
+
+    def walk_newest_first(
+        self,
+        stream: str,
+        fetch: Callable[[Any], tuple[list, Any]],
+        *,
+        resumable: bool,
+    ) -> Iterator[Page]:
+        """Page a newest-first feed from the top (or a resumed position) down to the floor.
+
+        ``fetch(position)`` returns the page's records and the next position (``None`` at the
+        end). With ``resumable`` the next position is committed with each page, so a crash
+        resumes mid-walk; otherwise (e.g. page tokens that must not outlive a run) a crash
+        restarts the walk from the top. The mark moves to the walk's newest event only when
+        the walk is complete.
+        """
+        state = self.stream_state(stream)
+        walk = state.get("walk") if resumable and not self.since else None
+        if walk:
+            position, top, floor = walk["position"], walk.get("top"), walk.get("floor")
+            floor_time = parse_vendor_time(floor) if floor else None
+        else:
+            position, top = None, None
+            floor_time = self.floor(stream)
+        seen_positions: set = set()
+        empty_pages = 0
+        while True:
+            records, next_position = fetch(position)
+            events, skipped = self.parse_all(records)
+            if top is None and events:
+                top = iso_z(max(event.occurred_at for event in events))
+            reached_floor = floor_time is not None and any(
+                event.occurred_at < floor_time for event in events
+            )
+            done = next_position is None or reached_floor
+            if not done:
+                if next_position in seen_positions or next_position == position:
+                    raise VendorDataError(
+                        f"{self.describe} returned a page cursor it had already returned: "
+                        "stopping instead of looping"
+                    )
+                seen_positions.add(next_position)
+                empty_pages = empty_pages + 1 if not records else 0
+                if empty_pages > MAX_EMPTY_PAGES_WITH_CURSOR:
+                    raise VendorDataError(
+                        f"{self.describe} returned {empty_pages} empty pages in a row that "
+                        "still carried a cursor: stopping instead of looping"
+                    )
+            if done:
+                reached = parse_vendor_time(top) if top else None
+                new_state = {"hwm": self.next_high_water_mark(stream, reached)}
+            else:
+                new_state = {"hwm": state.get("hwm")}
+                if resumable:
+                    new_state["walk"] = {
+                        "position": next_position,
+                        "top": top,
+                        "floor": iso_z(floor_time) if floor_time else None,
+                    }
+            yield Page(stream=stream, state=new_state, events=events, skipped=skipped)
+            if done:
+                return
+            position = next_position
+
+    def time_windows(
+        self, stream: str, *, end: datetime, size: timedelta, align: bool = False
+    ) -> Iterator[tuple[datetime, datetime, float]]:
+        """Closed windows ``[start, end]`` from the stream's start time up to ``end``, with
+        the fraction done; ``align`` snaps them to multiples of ``size`` (UTC)."""
+        start = self.start_time(stream)
+        if align:
+            start = _align_down(start, size)
+            end = _align_down(end, size)
+        total = max((end - start).total_seconds(), 1.0)
+        cursor = start
+        while cursor < end:
+            window_end = min(cursor + size, end)
+            yield cursor, window_end, (window_end - start).total_seconds() / total
+            cursor = window_end
+
+
+def _align_down(moment: datetime, size: timedelta) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + ((moment - epoch) // size) * size

@@ -1,0 +1,28 @@
+"""Command-line values shared by the management commands."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.core.management.base import CommandError
+
+USAGE_ERROR = 2
+
+
+def parse_cli_time(value: str | None, flag: str) -> datetime | None:
+    """``2026-01-01`` or ``2026-01-01T12:00[:00][Z|+02:00]``; no zone means UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(
+            f"{flag} {value!r} is not an ISO date (e.g. 2026-01-01 or 2026-01-01T12:00:00Z)",
+            returncode=USAGE_ERROR,
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def check_window(since: datetime | None, until: datetime | None) -> None:
+    if since and until and since >= until:
+        raise CommandError("--since must be before --until", returncode=USAGE_ERROR)

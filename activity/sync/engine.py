@@ -1,0 +1,148 @@
+"""Sync one source: take its lease, walk its vendor's pages, commit each page with its cursor."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from activity.connectors import CONNECTORS
+from activity.crypto import SecretsUnreadable
+from activity.models import Source, SyncRun
+from activity.sync.errors import SyncError
+from activity.sync.lease import lease_acquire, lease_heartbeat, lease_holder_name, lease_release
+from activity.sync.records import Page
+from activity.sync.store import events_upsert, snapshot_save
+
+logger = logging.getLogger(__name__)
+MAX_SKIPPED_SAMPLES = 20
+SAMPLE_CHARS = 500
+
+ProgressCallback = Callable[[SyncRun, Page], None]
+
+
+def sync_source(
+    source: Source,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    trigger: str = "command",
+    on_page: ProgressCallback | None = None,
+) -> SyncRun:
+    """Sync ``source`` and return its finished SyncRun (succeeded, failed or skipped).
+
+    Never raises for vendor or data problems: they end up in ``run.error``.
+    """
+    holder = lease_holder_name()
+    run = SyncRun.objects.create(
+        source=source, trigger=trigger, since=since, until=until, holder=holder
+    )
+    if not lease_acquire(source, holder):
+        source.refresh_from_db(fields=["lease_holder", "lease_acquired_at"])
+        since_text = (
+            f" since {source.lease_acquired_at:%Y-%m-%d %H:%M:%S} UTC"
+            if source.lease_acquired_at
+            else ""
+        )
+        return _finish(
+            run,
+            SyncRun.Status.SKIPPED,
+            f"skipped: another sync of this source is running "
+            f"(held by {source.lease_holder or 'another process'}{since_text})",
+        )
+    try:
+        source.refresh_from_db()
+        _run_pages(source, run, since=since, until=until, holder=holder, on_page=on_page)
+    except SyncError as error:
+        return _finish(run, SyncRun.Status.FAILED, _redact(str(error), source))
+    except SecretsUnreadable as error:
+        return _finish(run, SyncRun.Status.FAILED, str(error))
+    except Exception as error:
+        logger.exception("sync of source %s failed unexpectedly", source.name)
+        message = f"internal error: {type(error).__name__}: {_redact(str(error), source)}"
+        return _finish(run, SyncRun.Status.FAILED, message)
+    finally:
+        lease_release(source, holder)
+    return _finish(run, SyncRun.Status.SUCCEEDED, "")
+
+
+def _run_pages(
+    source: Source,
+    run: SyncRun,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    holder: str,
+    on_page: ProgressCallback | None,
+) -> None:
+    connector = CONNECTORS[source.vendor](source, since=since, until=until)
+    with connector.client() as client:
+        for page in connector.pages(client):
+            _commit_page(source, run, page)
+            lease_heartbeat(source, holder)
+            if on_page:
+                on_page(run, page)
+
+
+@transaction.atomic
+def _commit_page(source: Source, run: SyncRun, page: Page) -> None:
+    """The page's rows, its cursor and the run's counters: all or nothing."""
+    new = events_upsert(source=source, events=page.events)
+    if page.snapshot is not None:
+        snapshot_save(source=source, document=page.snapshot)
+    # Re-read under a row lock so a concurrent edit of another stream's state is kept.
+    state = (
+        Source.objects.select_for_update().values_list("sync_state", flat=True).get(pk=source.pk)
+    )
+    state = {**(state or {}), page.stream: page.state}
+    Source.objects.filter(pk=source.pk).update(sync_state=state)
+    source.sync_state = state
+    run.pages += 1
+    run.events_seen += len(page.events)
+    run.events_new += new
+    run.records_skipped += len(page.skipped)
+    room = MAX_SKIPPED_SAMPLES - len(run.skipped_samples)
+    run.skipped_samples.extend(
+        {"reason": skipped.reason, "record": _redact(_sample(skipped.record), source)}
+        for skipped in page.skipped[: max(room, 0)]
+    )
+    SyncRun.objects.filter(pk=run.pk).update(
+        pages=F("pages") + 1,
+        events_seen=F("events_seen") + len(page.events),
+        events_new=F("events_new") + new,
+        records_skipped=F("records_skipped") + len(page.skipped),
+        skipped_samples=run.skipped_samples,
+    )
+
+
+def _finish(run: SyncRun, status: str, error: str) -> SyncRun:
+    run.status = status
+    run.error = error
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    return run
+
+
+def _sample(record: object) -> str:
+    try:
+        text = json.dumps(record, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(record)
+    return text[:SAMPLE_CHARS]
+
+
+def _redact(message: str, source: Source) -> str:
+    """Vendors sometimes echo what they were sent; never let a secret through."""
+    try:
+        secrets = source.secrets.values()
+    except SecretsUnreadable:
+        return message
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            message = message.replace(secret, "[secret]")
+    return message

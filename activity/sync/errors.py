@@ -1,0 +1,36 @@
+"""What can go wrong during a sync, each with a message fit to show an admin."""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """A sync failed; the message says what happened and what to check."""
+
+
+class VendorAuthError(SyncError):
+    """The vendor refused the credentials (401/403): retrying will not help."""
+
+
+class VendorRequestError(SyncError):
+    """The vendor refused the request (another 4xx): a configuration or protocol problem."""
+
+
+class VendorUnavailable(SyncError):
+    """The vendor kept failing (429, 5xx, timeouts, resets) past the retry budget."""
+
+
+class VendorTransientError(Exception):
+    """A failure worth retrying (raised inside the client's retry loop)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class VendorDataError(SyncError):
+    """The vendor's answer breaks its own protocol (e.g. a page token that loops)."""
+
+
+class RecordError(ValueError):
+    """One record cannot be normalized; the run skips it and records why."""

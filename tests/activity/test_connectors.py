@@ -1,0 +1,110 @@
+"""Each connector turns its vendor's documented payload into the normalized event."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from activity.connectors.datafold import DatafoldConnector
+from activity.connectors.domo import DomoConnector, _ranked
+from activity.connectors.lightdash import LightdashConnector
+from activity.connectors.velt import VeltConnector, render_message
+from activity.models import Source
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def fixture(name: str):
+    return json.loads((FIXTURES / name).read_text())
+
+
+def connector(cls, vendor: str):
+    return cls(Source(vendor=vendor, name=f"{vendor}-test", base_url="https://example.test"))
+
+
+def test_lightdash_download_becomes_a_download_event_with_its_audit_facts():
+    rows = fixture("lightdash/download_activity_page.json")["results"]["data"]
+    event = connector(LightdashConnector, "lightdash").parse(rows[0])
+    assert event.external_id == "0b7f6a52-3d7e-4c36-9d0f-7e1d2b9c4a11"
+    assert event.occurred_at == datetime(2026, 11, 20, 10, 15, 30, 123456, tzinfo=UTC)
+    assert (event.action, event.actor_name, event.object_type) == (
+        "download",
+        "Ada Lovelace",
+        "query",
+    )
+    assert event.download.file_type == "csv"
+    assert event.download.query_context == "dashboardView"
+    assert event.raw == rows[0]
+
+
+def test_lightdash_embed_download_without_a_user_keeps_nulls_as_blanks():
+    rows = fixture("lightdash/download_activity_page.json")["results"]["data"]
+    event = connector(LightdashConnector, "lightdash").parse(rows[1])
+    assert event.actor_name == "" and event.actor_id is None
+    assert event.download.query_context == ""
+    assert event.occurred_at == datetime(2026, 11, 20, 10, 15, 30, 123000, tzinfo=UTC)
+
+
+def test_datafold_log_keeps_every_field_and_parses_any_timestamp_format():
+    logs = fixture("datafold/audit_logs.json")["logs"]
+    parser = connector(DatafoldConnector, "datafold")
+    first, second = parser.parse(logs[0]), parser.parse(logs[1])
+    assert first.external_id == "5c1d0e0a-9b7a-4d7e-8e0c-1f2a3b4c5d6e"
+    assert first.occurred_at == datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)
+    assert (first.action, first.actor_email, first.ip_address) == (
+        "login",
+        "Grace.Hopper@Example.com",
+        "203.0.113.7",
+    )
+    assert second.occurred_at == datetime(2023, 11, 7, 5, 31, 56, 250000, tzinfo=UTC)
+    assert second.action == "GET"  # no action: the request type stands in
+
+
+def test_domo_records_in_both_time_formats_get_the_same_stable_key():
+    rows = fixture("domo/audit.json")
+    parser = connector(DomoConnector, "domo")
+    twelve_hour, epoch = parser.parse(rows[0]), parser.parse(rows[1])
+    assert (
+        twelve_hour.occurred_at
+        == epoch.occurred_at
+        == datetime(2017, 12, 13, 22, 57, 35, tzinfo=UTC)
+    )
+    assert twelve_hour.external_id == epoch.external_id
+
+
+def test_two_identical_domo_records_stay_two_events():
+    row = fixture("domo/audit.json")[1]
+    parser = connector(DomoConnector, "domo")
+    ranks = Counter()
+    keys = [_ranked(parser.parse(row), ranks).external_id for _ in range(2)]
+    assert keys[0] != keys[1]
+    assert keys[0].endswith("#0") and keys[1].endswith("#1")
+    again = Counter()
+    assert [_ranked(parser.parse(row), again).external_id for _ in range(2)] == keys
+
+
+def test_velt_activity_renders_its_message_and_never_keeps_the_api_key():
+    record = fixture("velt/activities.json")["result"]["data"][0]
+    event = connector(VeltConnector, "velt").parse(record)
+    assert event.external_id == "activity-001"
+    assert event.occurred_at == datetime.fromtimestamp(1722409519.944, tz=UTC)
+    assert event.summary == "User Name added a comment"
+    assert event.actor_email == "user@example.com"
+    assert event.raw["metadata"]["apiKey"] == "[redacted]"
+    assert "yourApiKey" not in json.dumps(event.raw)
+
+
+@pytest.mark.parametrize(
+    ("template", "data", "expected"),
+    [
+        ("{{user}} reacted", {"user": {"email": "a@b.c"}}, "a@b.c reacted"),
+        ("{{ user.name }} did {{thing}}", {"user": {"name": "Ann"}}, "Ann did {{thing}}"),
+        (None, None, ""),
+    ],
+)
+def test_velt_templates_with_missing_variables_keep_their_placeholder(template, data, expected):
+    assert render_message(template, data) == expected
