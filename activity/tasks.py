@@ -18,6 +18,4 @@ def sync_source_task(source_id: int, trigger: str = "schedule") -> dict:
 
 def sync_enqueue(*, source_id: int, trigger: str) -> None:
     """Queue a sync of the source once the current transaction commits."""
-    transaction.on_commit(
-        lambda: sync_source_task.enqueue(source_id=source_id, trigger=trigger)
-    )
+    transaction.on_commit(lambda: sync_source_task.enqueue(source_id=source_id, trigger=trigger))

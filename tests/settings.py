@@ -14,3 +14,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Vendor retries: the same logic, shorter waits.
+SYNC_RETRY_POLICY = {"backoff_base": 0.01, "backoff_max": 0.2, "budget": 10.0, "timeout": 5.0}
+
+# A file, not memory, so that commands run as subprocesses share the test database.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405

@@ -2,8 +2,9 @@
 
 On PostgreSQL the lease is a session-level advisory lock: the database refuses a second
 holder, and the lock disappears with the connection of a worker that dies, so a stale
-lease is taken over safely. On SQLite (one machine) a conditional UPDATE takes the lease
-and a heartbeat older than ``STALE_AFTER`` marks it as abandoned. The holder and its times
+lease is taken over safely. On SQLite (one machine) a conditional UPDATE takes the lease;
+a holder whose process is gone, or whose heartbeat is older than ``STALE_AFTER``, has
+abandoned it. The holder and its times
 are written on the source so the dashboard can show them.
 """
 
@@ -39,13 +40,27 @@ def lease_acquire(source: Source, holder: str) -> bool:
         )
         return True
     free = Q(lease_holder="") | Q(lease_heartbeat_at__lt=now - STALE_AFTER)
-    taken = (
-        Source.objects.filter(free, pk=source.pk).update(
-            lease_holder=holder, lease_acquired_at=now, lease_heartbeat_at=now
-        )
-        == 1
+    current = Source.objects.values_list("lease_holder", flat=True).get(pk=source.pk)
+    if current and _is_dead_local_process(current):
+        free |= Q(lease_holder=current)
+    taken = Source.objects.filter(free, pk=source.pk).update(
+        lease_holder=holder, lease_acquired_at=now, lease_heartbeat_at=now
     )
-    return taken
+    return taken == 1
+
+
+def _is_dead_local_process(holder: str) -> bool:
+    """A holder on this machine whose process is gone (e.g. killed): its lease is stale."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def lease_heartbeat(source: Source, holder: str) -> None:

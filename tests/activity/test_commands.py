@@ -1,0 +1,94 @@
+"""sync_activity as users run it: summaries, exit codes, crashes."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from activity.models import SyncRun
+from tests.activity.conftest import stored_records, truth_records
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def sync(*args: str) -> str:
+    out = StringIO()
+    call_command("sync_activity", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_sync_activity_prints_one_summary_line_per_source(simulator, source_for):
+    for vendor in ("datafold", "velt"):
+        source_for(simulator, vendor)
+    output = sync()
+    lines = output.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("datafold-sim: succeeded in ")
+    assert "new, 0 already known" in lines[0]
+
+
+def test_one_failing_source_does_not_stop_the_others_and_the_exit_code_says_so(
+    simulator, source_for
+):
+    broken = source_for(simulator, "datafold", name="a-broken")
+    broken.secrets = {"api_key": "wrong"}
+    broken.save()
+    healthy = source_for(simulator, "velt", name="b-healthy")
+    with pytest.raises(CommandError, match="1 of 2 sources did not sync: a-broken") as error:
+        sync()
+    assert error.value.returncode == 1
+    assert stored_records(healthy) == truth_records(simulator, "velt")
+    assert SyncRun.objects.get(source=broken).status == SyncRun.Status.FAILED
+
+
+def test_unknown_source_names_and_bad_dates_exit_2_and_sync_nothing(simulator, source_for):
+    source_for(simulator, "velt")
+    for args in (["nope"], ["--since", "last tuesday"], ["--until", "2026-13-01"]):
+        with pytest.raises(CommandError) as error:
+            sync(*args)
+        assert error.value.returncode == 2
+    assert not SyncRun.objects.exists()
+
+
+def subprocess_env() -> dict[str, str]:
+    settings = connection.settings_dict
+    if connection.vendor == "postgresql":
+        url = (
+            f"postgres://{settings['USER']}@{settings['HOST'] or 'localhost'}:"
+            f"{settings['PORT'] or 5432}/{settings['NAME']}"
+        )
+    else:
+        url = f"sqlite:///{Path(settings['NAME']).resolve()}"
+    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+
+
+def test_a_sync_killed_at_random_moments_resumes_without_loss_or_duplicates(simulator, source_for):
+    simulator.add_events("lightdash", 1400)
+    source = source_for(simulator, "lightdash", page_size="25")
+    simulator.inject("lightdash", "slow", times=10_000, seconds=0.03)
+    command = [sys.executable, "manage.py", "sync_activity", source.name]
+    randomness = random.Random(11)
+    for _ in range(4):
+        process = subprocess.Popen(
+            command, cwd=PROJECT, env=subprocess_env(), stdout=subprocess.DEVNULL
+        )
+        time.sleep(randomness.uniform(1.0, 2.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finished = subprocess.run(
+        command, cwd=PROJECT, env=subprocess_env(), capture_output=True, text=True, timeout=300
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert stored_records(source) == truth_records(simulator, "lightdash")
