@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html_join
 
@@ -11,6 +11,7 @@ from activity.connectors import vendor_spec
 from activity.models import ActivityEvent, Download, Source, SyncRun, UserActivitySnapshot
 from activity.paginators import CappedCountPaginator
 from activity.services.sources import SourceConfigError, validate_base_url, validate_keys
+from activity.tasks import sync_enqueue
 
 
 def parse_key_values(text: str) -> dict[str, str]:
@@ -80,6 +81,18 @@ class SourceAdmin(admin.ModelAdmin):
     list_filter = ["vendor", "enabled"]
     search_fields = ["name", "base_url"]
     readonly_fields = ["stored_secrets", "lease_holder", "lease_acquired_at", "created_at"]
+    actions = ["sync_now"]
+
+    @admin.action(description="Sync now (queue a background sync)", permissions=["change"])
+    def sync_now(self, request, queryset) -> None:
+        queued = [s.name for s in queryset if sync_enqueue(source_id=s.pk, trigger="admin")]
+        skipped = queryset.count() - len(queued)
+        if queued:
+            self.message_user(request, f"Queued a sync of {', '.join(queued)}.")
+        if skipped:
+            self.message_user(
+                request, f"{skipped} source(s) already queued or running.", messages.WARNING
+            )
 
     @admin.display(description="Stored secrets")
     def stored_secrets(self, source: Source) -> str:

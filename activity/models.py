@@ -46,6 +46,9 @@ class Source(models.Model):
     lease_holder = models.CharField(max_length=200, blank=True, editable=False)
     lease_acquired_at = models.DateTimeField(null=True, blank=True, editable=False)
     lease_heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_task_id = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="The latest queued sync task."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

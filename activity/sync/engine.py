@@ -55,6 +55,12 @@ def sync_source(
             f"skipped: another sync of this source is running "
             f"(held by {source.lease_holder or 'another process'}{since_text})",
         )
+    # Holding the lease, any other run still marked running was cut off (a killed worker).
+    SyncRun.objects.filter(source=source, status=SyncRun.Status.RUNNING).exclude(pk=run.pk).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="abandoned: its process stopped mid-sync; the next run resumed from its last page",
+    )
     try:
         source.refresh_from_db()
         _run_pages(source, run, since=since, until=until, holder=holder, on_page=on_page)

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from activity.simulator import VendorSimulator
 
 from activity.models import ActivityEvent, Source
 
@@ -12,13 +11,15 @@ VENDORS = ("lightdash", "datafold", "domo", "velt")
 
 @pytest.fixture
 def simulator():
+    from activity.simulator import VendorSimulator
+
     with VendorSimulator(events_per_vendor=600, seed=7, domo_token_ttl=3599) as sim:
         yield sim
 
 
 @pytest.fixture
 def source_for(db):
-    def make(sim: VendorSimulator, vendor: str, name: str | None = None, **params) -> Source:
+    def make(sim, vendor: str, name: str | None = None, **params) -> Source:
         credentials = sim.credentials(vendor)
         source = Source(
             vendor=vendor,
@@ -42,7 +43,7 @@ def stored_records(source: Source) -> list[str]:
     return sorted(canonical(json.loads(raw)) for raw in source.events.values_list("raw", flat=True))
 
 
-def truth_records(sim: VendorSimulator, vendor: str) -> list[str]:
+def truth_records(sim, vendor: str) -> list[str]:
     records = sim.truth(vendor)
     if vendor == "velt":
         records = [
