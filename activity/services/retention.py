@@ -1,0 +1,41 @@
+"""Deleting old events in small batches, so the table is never locked for long."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import transaction
+
+from activity.models import ActivityEvent, Download, Source
+
+BATCH_SIZE = 5000
+
+
+def events_purge(
+    *,
+    before: datetime,
+    source: Source | None = None,
+    batch_size: int = BATCH_SIZE,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Delete events (and their download rows) that occurred before ``before``; return how many.
+
+    Each batch is its own short transaction; an interrupted purge simply resumes.
+    """
+    events = ActivityEvent.objects.filter(occurred_at__lt=before)
+    if source is not None:
+        events = events.filter(source=source)
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                events.order_by("occurred_at", "id").values_list("id", flat=True)[:batch_size]
+            )
+            if not ids:
+                return total
+            Download.objects.filter(event_id__in=ids)._raw_delete(Download.objects.db)
+            deleted = ActivityEvent.objects.filter(id__in=ids)._raw_delete(ActivityEvent.objects.db)
+        total += deleted
+        if on_batch:
+            on_batch(total)
