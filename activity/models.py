@@ -221,3 +221,45 @@ class UserActivitySnapshot(models.Model):
     @property
     def raw_record(self):
         return json.loads(self.raw)
+
+
+class DailyActivity(models.Model):
+    """Events per UTC day, source and action, kept current as events are stored or purged.
+
+    Charts and long-range facets read these few rows instead of scanning raw events.
+    """
+
+    day = models.DateField()
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, db_index=False)
+    action = models.CharField(max_length=255)
+    events = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "source", "action"], name="daily_activity_day_source_action"
+            )
+        ]
+        verbose_name_plural = "daily activity"
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.source_id} {self.action}: {self.events}"
+
+
+class DailyActor(models.Model):
+    """Events per UTC day, source and person (email, else ``id:<vendor user id>``)."""
+
+    day = models.DateField()
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, db_index=False)
+    actor_key = models.CharField(max_length=300)
+    events = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "source", "actor_key"], name="daily_actor_day_source_actor"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.actor_key}: {self.events}"

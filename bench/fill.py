@@ -184,6 +184,7 @@ def main() -> None:
         sys.exit("set DATABASE_URL=postgres://... (the benchmarks run on PostgreSQL)")
     call_command("migrate", verbosity=0)
     fill(args.events, args.seed)
+    call_command("rebuild_rollups")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import transaction
 
 from activity.models import ActivityEvent, Download, Source
+from activity.rollups import rollups_add
 
 BATCH_SIZE = 5000
 
@@ -34,6 +35,11 @@ def events_purge(
             )
             if not ids:
                 return total
+            doomed = ActivityEvent.objects.filter(id__in=ids)
+            rollups_add(
+                doomed.values_list("source_id", "occurred_at", "action", "actor_email", "actor_id"),
+                sign=-1,
+            )
             Download.objects.filter(event_id__in=ids)._raw_delete(Download.objects.db)
             deleted = ActivityEvent.objects.filter(id__in=ids)._raw_delete(ActivityEvent.objects.db)
         total += deleted

@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, Source, UserActivitySnapshot
+from activity.rollups import rollups_add
 from activity.sync.records import NormalizedEvent
 from activity.sync.values import text
 
@@ -92,6 +93,8 @@ def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
         inserted = _insert_postgresql(rows)
     else:
         inserted = _insert_generic(rows)
+    new_rows = [unique[key][0] for _, key in inserted]
+    rollups_add((row[0], row[2], row[6], row[5], row[3]) for row in new_rows)
     downloads = [
         (event_id, unique[key][1]) for event_id, key in inserted if unique[key][1].download
     ]

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from activity.models import ActivityEvent, Download
+from activity.models import ActivityEvent, DailyActivity, Download
+from activity.rollups import rollups_rebuild
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -37,6 +38,7 @@ def two_sources(make_source):
             )
             for event in events
         )
+    rollups_rebuild()
     return sources
 
 
@@ -52,6 +54,7 @@ def test_purge_deletes_only_older_events_of_the_source_and_says_how_many(two_sou
     assert ActivityEvent.objects.filter(source=two_sources[0]).count() == 20
     assert ActivityEvent.objects.filter(source=two_sources[1]).count() == 30
     assert Download.objects.count() == 50
+    assert sum(DailyActivity.objects.values_list("events", flat=True)) == 50
     assert not ActivityEvent.objects.filter(
         source=two_sources[0], occurred_at__lt=START + timedelta(days=10)
     ).exists()

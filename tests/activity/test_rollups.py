@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db.models import Sum
+
+from activity.models import DailyActivity, DailyActor
+from activity.rollups import rollups_rebuild
+from activity.services.retention import events_purge
+from activity.sync.records import NormalizedEvent
+from activity.sync.store import events_upsert
+
+pytestmark = pytest.mark.django_db
+DAY = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
+
+
+def events(n: int, start: datetime = DAY) -> list[NormalizedEvent]:
+    return [
+        NormalizedEvent(
+            external_id=f"e{i}",
+            occurred_at=start + timedelta(minutes=20 * i),
+            action="view" if i % 2 else "edit",
+            actor_email="Ada@Example.com" if i % 3 else "",
+            actor_id="" if i % 3 else f"u{i}",
+            raw={"i": i},
+        )
+        for i in range(n)
+    ]
+
+
+def snapshot():
+    activity = sorted(DailyActivity.objects.values_list("day", "action", "events"))
+    actors = sorted(DailyActor.objects.values_list("day", "actor_key", "events"))
+    return activity, actors
+
+
+def test_rollups_count_only_new_events_and_match_a_full_recount(make_source):
+    source = make_source()
+    assert events_upsert(source=source, events=events(6)) == 6
+    assert events_upsert(source=source, events=events(9)) == 3  # 6 already known
+    incremental = snapshot()
+    assert DailyActivity.objects.aggregate(total=Sum("events"))["total"] == 9
+    assert "ada@example.com" in {key for _, key, _ in incremental[1]}
+    rollups_rebuild()
+    assert snapshot() == incremental
+
+
+def test_a_purge_takes_its_events_out_of_the_rollups(make_source):
+    source = make_source()
+    events_upsert(source=source, events=events(9))
+    events_purge(before=DAY + timedelta(hours=1))
+    after_purge = snapshot()
+    rollups_rebuild()
+    assert snapshot() == after_purge
+    assert DailyActivity.objects.aggregate(total=Sum("events"))["total"] == 6
