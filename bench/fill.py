@@ -26,11 +26,11 @@ import django
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.core.management import call_command
+from django.db import connection
 
-from activity.models import Source, UserActivitySnapshot  # noqa: E402
-from activity.sync.store import EVENT_COLUMNS  # noqa: E402
+from activity.models import Source, UserActivitySnapshot
+from activity.sync.store import EVENT_COLUMNS
 
 PEOPLE = 5000
 ACTIONS = [

@@ -1,0 +1,158 @@
+"""Ingestion benchmark: sync N simulated events per vendor into an empty PostgreSQL database.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/activity_bench \
+        python bench/ingest.py --sizes 10000 100000 1000000
+
+For each N: empty the event tables, serve N events per vendor from the simulator (its own
+process), run `manage.py sync_activity` in a fresh process and read its peak RSS from the
+kernel (wait4), then time a plain psycopg COPY of the same normalized rows into an empty copy
+of the event table as the reference. Prints one table row per N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command
+from django.db import connection
+
+from activity.models import Source
+from activity.services.sources import source_create
+from activity.sync.store import EVENT_COLUMNS
+
+VENDORS = ("lightdash", "datafold", "domo", "velt")
+PORT = 8799
+
+
+def empty_tables() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE activity_download, activity_activityevent, activity_syncrun, "
+            "activity_useractivitysnapshot, activity_dailyactivity, activity_dailyactor, "
+            "activity_source RESTART IDENTITY CASCADE"
+        )
+
+
+def start_simulator(events: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "simulate_vendors",
+            "--port",
+            str(PORT),
+            "--events",
+            str(events),
+            "--seed",
+            "1",
+        ],
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/_sim/health", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the simulator did not start")
+
+
+def add_sources() -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/_sim/credentials") as response:
+        credentials = json.load(response)
+    for vendor in VENDORS:
+        source_create(
+            vendor=vendor,
+            name=f"bench-{vendor}",
+            base_url=f"http://127.0.0.1:{PORT}/{vendor}",
+            params=credentials[vendor]["params"],
+            secrets=credentials[vendor]["secrets"],
+        )
+
+
+def timed_sync() -> tuple[float, int]:
+    """Seconds and peak RSS (bytes) of one `sync_activity` process."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "sync_activity"], cwd=PROJECT, stdout=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.monotonic() - started
+    output = process.stdout.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"sync_activity failed:\n{output}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def copy_reference() -> tuple[int, float]:
+    """Rows and seconds for COPY of the stored normalized rows into an empty table copy."""
+    columns = ", ".join(EVENT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM activity_activityevent")
+        rows = cursor.fetchall()
+        cursor.execute("DROP TABLE IF EXISTS bench_copy_reference")
+        cursor.execute(
+            "CREATE TABLE bench_copy_reference (LIKE activity_activityevent INCLUDING ALL)"
+        )
+        started = time.monotonic()
+        with cursor.cursor.copy(f"COPY bench_copy_reference ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        elapsed = time.monotonic() - started
+        cursor.execute("DROP TABLE bench_copy_reference")
+    return len(rows), elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Ingestion throughput and memory.")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("set DATABASE_URL=postgres://... (the benchmark runs on PostgreSQL)")
+    call_command("migrate", verbosity=0)
+    header = (
+        f"{'events/vendor':>13} {'events':>9} {'sync s':>7} {'events/s':>9} "
+        f"{'peak RSS MB':>11} {'COPY rows/s':>11} {'sync/COPY':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for size in args.sizes:
+        empty_tables()
+        simulator = start_simulator(size)
+        try:
+            add_sources()
+            seconds, peak = timed_sync()
+        finally:
+            simulator.terminate()
+            simulator.wait()
+        stored, copy_seconds = copy_reference()
+        rate, copy_rate = stored / seconds, stored / copy_seconds
+        print(
+            f"{size:>13,} {stored:>9,} {seconds:>7.1f} {rate:>9,.0f} "
+            f"{peak / 2**20:>11.0f} {copy_rate:>11,.0f} {rate / copy_rate:>9.2f}",
+            flush=True,
+        )
+    Source.objects.filter(name__startswith="bench-").delete()
+
+
+if __name__ == "__main__":
+    main()
