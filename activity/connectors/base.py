@@ -178,20 +178,49 @@ class Connector:
             position = next_position
 
     def time_windows(
-        self, stream: str, *, end: datetime, size: timedelta, align: bool = False
-    ) -> Iterator[tuple[datetime, datetime, float]]:
-        """Closed windows ``[start, end]`` from the stream's start time up to ``end``, with
-        the fraction done; ``align`` snaps them to multiples of ``size`` (UTC)."""
-        start = self.start_time(stream)
-        if align:
-            start = _align_down(start, size)
-            end = _align_down(end, size)
-        total = max((end - start).total_seconds(), 1.0)
-        cursor = start
-        while cursor < end:
-            window_end = min(cursor + size, end)
-            yield cursor, window_end, (window_end - start).total_seconds() / total
-            cursor = window_end
+        self, stream: str, *, end: datetime, size: timedelta, largest: timedelta, align: bool
+    ) -> TimeWindows:
+        """Closed windows from the stream's start time up to ``end`` (see TimeWindows)."""
+        return TimeWindows(
+            start=self.start_time(stream), end=end, size=size, largest=largest, align=align
+        )
+
+
+class TimeWindows:
+    """Closed windows ``[start, stop]`` that touch, up to ``end``.
+
+    Sparse windows make the next one twice as long (up to ``largest``) and crowded ones
+    make it half as long (down to ``smallest``, the initial size), so a quiet 90-day history
+    takes a few requests and a busy hour stays small. With ``align`` every bound is a
+    multiple of the initial size (UTC), so windows are the vendor's closed buckets.
+    """
+
+    TARGET_EVENTS = 5000
+
+    def __init__(
+        self, *, start: datetime, end: datetime, size: timedelta, largest: timedelta, align: bool
+    ):
+        self.smallest, self.largest, self.align = size, max(size, largest), align
+        self.start = _align_down(start, size) if align else start
+        self.end = _align_down(end, size) if align else end
+        self.size = size
+        self.cursor = self.start
+
+    def __iter__(self) -> Iterator[tuple[datetime, datetime, float]]:
+        total = max((self.end - self.start).total_seconds(), 1.0)
+        while self.cursor < self.end:
+            stop = min(self.cursor + self.size, self.end)
+            yield self.cursor, stop, (stop - self.start).total_seconds() / total
+            self.cursor = stop
+
+    def observe(self, events: int) -> None:
+        """Tell how many events the last window held, to size the next one."""
+        if events < self.TARGET_EVENTS // 4:
+            self.size = min(self.size * 2, self.largest)
+        elif events > self.TARGET_EVENTS:
+            self.size = max(self.size / 2, self.smallest)
+            if self.align:
+                self.size = max(self.smallest, (self.size // self.smallest) * self.smallest)
 
 
 def _align_down(moment: datetime, size: timedelta) -> datetime:

@@ -29,6 +29,7 @@ SPEC = VendorSpec(
 )
 # Events are written as requests finish; do not ask for the last moments yet.
 SETTLE_LAG = timedelta(minutes=2)
+LARGEST_WINDOW = timedelta(days=7)
 
 
 class DatafoldConnector(Connector):
@@ -45,7 +46,8 @@ class DatafoldConnector(Connector):
     def pages(self, client: VendorClient) -> Iterator[Page]:
         size = timedelta(minutes=self.int_param("window_minutes", 60, low=1, high=24 * 60))
         end = self.until or self.now - SETTLE_LAG
-        for start, stop, progress in self.time_windows("logs", end=end, size=size):
+        windows = self.time_windows("logs", end=end, size=size, largest=LARGEST_WINDOW, align=False)
+        for start, stop, progress in windows:
             body = client.request(
                 "GET",
                 "/api/v1/audit_logs",
@@ -54,6 +56,7 @@ class DatafoldConnector(Connector):
             logs = body.get("logs") if isinstance(body, dict) else None
             if not isinstance(logs, list):
                 raise VendorDataError(f"{self.describe} answered without a list of logs")
+            windows.observe(len(logs))
             events, skipped = self.parse_all(logs)
             yield Page(
                 stream="logs",

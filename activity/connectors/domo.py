@@ -38,6 +38,7 @@ SPEC = VendorSpec(
 )
 PAGE_LIMIT = 1000  # the API's maximum
 BUCKET = timedelta(hours=1)
+LARGEST_BUCKET = timedelta(days=7)
 SETTLE_LAG = timedelta(minutes=15)
 MAX_OFFSET = 10_000_000
 
@@ -80,7 +81,7 @@ class DomoToken(httpx.Auth):
             )
         if response.status_code != 200:
             raise VendorAuthError(
-                f"{self.describe} refused the client credentials (HTTP "
+                f"{self.describe} refused the credentials (token endpoint HTTP "
                 f"{response.status_code}: {describe_body(response)}). {SPEC.help['client_id']}"
             )
         try:
@@ -112,7 +113,9 @@ class DomoConnector(Connector):
 
     def pages(self, client: VendorClient) -> Iterator[Page]:
         end = self.until or self.now - SETTLE_LAG
-        windows = self.time_windows("audit", end=end, size=BUCKET, align=True)
+        windows = self.time_windows(
+            "audit", end=end, size=BUCKET, largest=LARGEST_BUCKET, align=True
+        )
         for start, stop, progress in windows:
             ranks: Counter[str] = Counter()
             offset, previous = 0, None
@@ -145,6 +148,7 @@ class DomoConnector(Connector):
                     progress=progress,
                 )
                 if last:
+                    windows.observe(offset + len(rows))
                     break
                 offset += len(rows)
                 previous = rows

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from activity.connectors import CONNECTORS
+from activity.connectors.base import Connector
 from activity.crypto import SecretsUnreadable
 from activity.models import Source, SyncRun
 from activity.sync.errors import SyncError
@@ -33,10 +34,12 @@ def sync_source(
     until: datetime | None = None,
     trigger: str = "command",
     on_page: ProgressCallback | None = None,
+    now: datetime | None = None,
 ) -> SyncRun:
     """Sync ``source`` and return its finished SyncRun (succeeded, failed or skipped).
 
-    Never raises for vendor or data problems: they end up in ``run.error``.
+    Never raises for vendor or data problems: they end up in ``run.error``. ``now`` is the
+    moment the sync treats as the present (windowed APIs read up to it, less their lag).
     """
     holder = lease_holder_name()
     run = SyncRun.objects.create(
@@ -63,7 +66,8 @@ def sync_source(
     )
     try:
         source.refresh_from_db()
-        _run_pages(source, run, since=since, until=until, holder=holder, on_page=on_page)
+        connector = CONNECTORS[source.vendor](source, since=since, until=until, now=now)
+        _run_pages(source, run, connector, holder=holder, on_page=on_page)
     except SyncError as error:
         return _finish(run, SyncRun.Status.FAILED, _redact(str(error), source))
     except SecretsUnreadable as error:
@@ -80,13 +84,11 @@ def sync_source(
 def _run_pages(
     source: Source,
     run: SyncRun,
+    connector: Connector,
     *,
-    since: datetime | None,
-    until: datetime | None,
     holder: str,
     on_page: ProgressCallback | None,
 ) -> None:
-    connector = CONNECTORS[source.vendor](source, since=since, until=until)
     with connector.client() as client:
         for page in connector.pages(client):
             _commit_page(source, run, page)

@@ -7,6 +7,8 @@ import pytest
 from activity.models import ActivityEvent, Source
 
 VENDORS = ("lightdash", "datafold", "domo", "velt")
+# Small pages so that a few hundred events already span many pages.
+SMALL_PAGES = {"lightdash": {"page_size": "100"}, "velt": {"page_size": "100"}}
 
 
 @pytest.fixture
@@ -25,7 +27,7 @@ def source_for(db):
             vendor=vendor,
             name=name or f"{vendor}-sim",
             base_url=sim.url(vendor),
-            params={**credentials["params"], **params},
+            params={**credentials["params"], **SMALL_PAGES.get(vendor, {}), **params},
         )
         source.secrets = credentials["secrets"]
         source.save()

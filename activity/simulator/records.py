@@ -1,0 +1,122 @@
+"""What each vendor's records look like, built from a feed key (deterministic)."""
+
+from __future__ import annotations
+
+from activity.simulator.data import (
+    AGENTS,
+    DATAFOLD_ACTIONS,
+    DOMO_ACTIONS,
+    LIGHTDASH_CONTEXTS,
+    LIGHTDASH_FILE_TYPES,
+    VELT_ACTIONS,
+    Feed,
+    digest,
+    iso_micro,
+    person,
+    stable_uuid,
+)
+
+ORGANIZATION_ID = "org-simulated"
+DOCUMENTS = ["doc-roadmap", "doc-pricing", "doc-onboarding"]
+
+
+def build(feed: Feed, key: int, velt_api_key: str = "") -> dict:
+    time_us = feed.time_of_key(key)
+    # Extras take their randomness from a number no generated record uses.
+    ident = key if key >= 0 else 10**12 - key
+    if feed.vendor == "domo" and key >= 0 and key % 50 == 1:
+        ident = key - 1  # an identical twin: same user, second, action and object
+    pick = digest(feed.seed, feed.vendor, ident)
+    return BUILDERS[feed.vendor](feed, ident, time_us, pick, velt_api_key)
+
+
+def lightdash(feed: Feed, ident: int, time_us: int, pick: int, _key: str) -> dict:
+    first, last, _ = person(pick % 60)
+    embed = pick % 17 == 0
+    return {
+        "downloadUuid": stable_uuid(feed.seed, "download", ident),
+        "queryUuid": stable_uuid(feed.seed, "query", pick % 400),
+        "userUuid": None if embed else stable_uuid(feed.seed, "user", pick % 60),
+        "userFirstName": None if embed else first,
+        "userLastName": None if embed else last,
+        "fileType": LIGHTDASH_FILE_TYPES[pick % len(LIGHTDASH_FILE_TYPES)],
+        "downloadedAt": iso_micro(time_us),
+        "originalQueryContext": LIGHTDASH_CONTEXTS[(pick >> 8) % len(LIGHTDASH_CONTEXTS)],
+    }
+
+
+def datafold(feed: Feed, ident: int, time_us: int, pick: int, _key: str) -> dict:
+    first, last, email = person(pick % 60)
+    stamp = iso_micro(time_us)
+    # The documents leave the format unstated: serve several.
+    formats = [stamp, stamp[:19] + "Z", stamp[:10] + " " + stamp[11:26], stamp[:26] + "+00:00"]
+    action = DATAFOLD_ACTIONS[pick % len(DATAFOLD_ACTIONS)]
+    sparse = pick % 11 == 0
+    return {
+        "timestamp": formats[ident % len(formats)],
+        "event_uuid": stable_uuid(feed.seed, "datafold", ident),
+        "client_ip": f"198.51.100.{pick % 250}",
+        "url": f"/api/v1/{action.split('_')[-1]}s",
+        "action": None if sparse else action,
+        "object_type": None if sparse else action.split("_")[-1],
+        "object_id": None if sparse else pick % 5000,
+        "user_id": None if sparse else 1000 + pick % 60,
+        "user_email": None if sparse else email,
+        "source": "web" if pick % 3 else "api",
+        "status": "success" if pick % 13 else "failure",
+        "request_type": "POST" if pick % 2 else "GET",
+        "referer": None if sparse else "https://app.datafold.com/",
+        "user_agent": None if sparse else AGENTS[pick % len(AGENTS)],
+        "log_entry": None if sparse else f"{first} {last}: {action.replace('_', ' ')}",
+        "payload": None if sparse else {"id": pick % 5000, "nested": {"ok": bool(pick % 2)}},
+        "is_support_user": None if sparse else pick % 29 == 0,
+    }
+
+
+def domo(feed: Feed, ident: int, time_us: int, pick: int, _key: str) -> dict:
+    first, last, _ = person(pick % 60)
+    action, object_type, text = DOMO_ACTIONS[pick % len(DOMO_ACTIONS)]
+    name = f"{object_type.title()} {pick % 300}"
+    return {
+        "userName": f"{first} {last}",
+        "userId": str(1_600_000_000 + pick % 60),
+        "userType": "USER",
+        "actorId": 0,
+        "actorName": "",
+        "objectName": name,
+        "objectId": str(600_000_000 + pick % 300),
+        "objectType": object_type,
+        "additionalComment": f"{first} {last} {text.lower()} {name}.",
+        "time": time_us // 1_000_000 * 1000,  # epoch ms, whole seconds
+        "eventText": text,
+        "device": "desktop" if pick % 4 else "mobile",
+        "browserDetails": AGENTS[pick % len(AGENTS)],
+        "ipAddress": f"50.207.241.{pick % 250}",
+        "actionType": action,
+    }
+
+
+def velt(feed: Feed, ident: int, time_us: int, pick: int, api_key: str) -> dict:
+    first, last, email = person(pick % 60)
+    feature, action = VELT_ACTIONS[pick % len(VELT_ACTIONS)]
+    user = {"userId": f"user-{pick % 60}", "email": email, "name": f"{first} {last}"}
+    if pick % 23 == 0:
+        user = {"userId": f"user-{pick % 60}"}  # no email, no name
+    return {
+        "id": f"activity-{stable_uuid(feed.seed, 'velt', ident)}",
+        "featureType": feature,
+        "actionType": action,
+        "actionUser": user,
+        "targetEntityId": f"annotation-{pick % 900}",
+        "displayMessageTemplate": "{{user}} did " + action + " on {{target}}",
+        "displayMessageTemplateData": {"user": user},
+        "metadata": {
+            "apiKey": api_key,
+            "documentId": DOCUMENTS[pick % len(DOCUMENTS)],
+            "organizationId": ORGANIZATION_ID,
+        },
+        "timestamp": time_us // 1000,
+    }
+
+
+BUILDERS = {"lightdash": lightdash, "datafold": datafold, "domo": domo, "velt": velt}
