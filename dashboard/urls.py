@@ -6,6 +6,14 @@ from dashboard import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("activity/", views.activity, name="activity"),
+    path("activity/export.<str:fmt>", views.activity_export, name="activity_export"),
+    path("activity/<int:pk>/", views.activity_detail, name="activity_detail"),
+    path("downloads/", views.downloads, name="downloads"),
+    path("users/", views.users, name="users"),
+    path("people/<path:key>/", views.person, name="person"),
+    path("sources/", views.sources, name="sources"),
+    path("sources/<int:pk>/sync/", views.source_sync, name="source_sync"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

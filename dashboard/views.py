@@ -1,14 +1,223 @@
-"""Thin views: read the request, call a selector, render."""
+"""Thin views: read the request, call selectors, render the page or its htmx fragment."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import json
 
-from activity.models import Source
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from activity.exports import CONTENT_TYPES, FORMATS, export_lines
+from activity.models import ActivityEvent, Source
+from activity.tasks import sync_enqueue
+from dashboard import charts, params, selectors
+from dashboard.cursors import BadCursor, Cursor, keyset_page
+from dashboard.filters import ActivityFilter, DownloadFilter
+from dashboard.permissions import can_manage_sources, viewer_required
+
+DOWNLOAD_PAGES_LIMIT = 10_000
+PERIODS = (7, 30, 90, 365)
 
 
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/home.html", {"sources": Source.objects.all()})
+def _render(request, template: str, context: dict, *, fragment: str = "results", status=200):
+    name = f"{template}#{fragment}" if request.htmx and not request.htmx.boosted else template
+    return render(request, name, context, status=status)
+
+
+def _cursor(request) -> Cursor | None:
+    value = request.GET.get(params.CURSOR)
+    return Cursor.decode(value) if value else None
+
+
+def _bad_request(request, template: str, context: dict, message: str):
+    return _render(request, template, {**context, "error": message}, status=400)
+
+
+def home(request):
+    return redirect("activity")
+
+
+@viewer_required
+@vary_on_headers("HX-Request")
+def activity(request):
+    filterset = ActivityFilter(request.GET, queryset=selectors.event_list(), request=request)
+    context = {"filter": filterset, "page": None}
+    if not filterset.is_valid():
+        return _bad_request(request, "dashboard/activity.html", context, "Check the filters.")
+    try:
+        cursor = _cursor(request)
+    except BadCursor as error:
+        return _bad_request(request, "dashboard/activity.html", context, str(error))
+    events = filterset.qs
+    context.update(
+        page=keyset_page(
+            events, cursor=cursor, size=params.PAGE_SIZE, time_field="occurred_at", id_field="id"
+        ),
+        count=selectors.capped_count(events),
+        facets=_activity_facets(filterset),
+        export_formats=FORMATS,
+    )
+    return _render(request, "dashboard/activity.html", context)
+
+
+def _activity_facets(filterset: ActivityFilter):
+    data = filterset.form.cleaned_data
+    if data.get("person") or data.get("object_type") or data.get("q") or data.get("range") == "24h":
+        return selectors.facet_counts(filterset.qs)
+    since = until = None
+    if data.get("range"):
+        since = (timezone.now() - timezone.timedelta(days=params.RANGES[data["range"]])).date()
+    since = data.get("date_from") or since
+    until = data.get("date_to")
+    return selectors.facet_counts_from_rollups(
+        since=since,
+        until=until,
+        vendor=data.get("vendor") or None,
+        source=data.get("source"),
+        action=data.get("action") or None,
+    )
+
+
+@viewer_required
+def activity_detail(request, pk: int):
+    event = get_object_or_404(ActivityEvent.objects.select_related("source"), pk=pk)
+    try:
+        raw = json.dumps(json.loads(event.raw), indent=2, ensure_ascii=False)
+    except ValueError:
+        raw = event.raw
+    return render(request, "dashboard/activity_detail.html", {"event": event, "raw": raw})
+
+
+@viewer_required
+def activity_export(request, fmt: str):
+    if fmt not in FORMATS:
+        return HttpResponseBadRequest("Unknown export format.")
+    filterset = ActivityFilter(request.GET, queryset=selectors.event_list(), request=request)
+    if not filterset.is_valid():
+        return HttpResponseBadRequest("Check the filters: " + filterset.form.errors.as_text())
+    response = StreamingHttpResponse(
+        export_lines(filterset.qs.order_by("occurred_at", "id"), fmt),
+        content_type=CONTENT_TYPES[fmt],
+    )
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="activity-{stamp}.{fmt}"'
+    return response
+
+
+@viewer_required
+@vary_on_headers("HX-Request")
+def downloads(request):
+    filterset = DownloadFilter(request.GET, queryset=selectors.download_list(), request=request)
+    context = {"filter": filterset, "page": None, "numbered": None}
+    if not filterset.is_valid():
+        return _bad_request(request, "dashboard/downloads.html", context, "Check the filters.")
+    rows = filterset.qs
+    count = selectors.capped_count(rows, DOWNLOAD_PAGES_LIMIT)
+    context.update(count=count, totals=selectors.download_totals(rows))
+    if not count.capped:
+        paginator = Paginator(rows.order_by("-downloaded_at", "-event_id"), params.PAGE_SIZE)
+        try:
+            context["numbered"] = paginator.page(request.GET.get(params.PAGE) or 1)
+        except (EmptyPage, PageNotAnInteger):
+            return _bad_request(request, "dashboard/downloads.html", context, "No such page.")
+    else:
+        try:
+            cursor = _cursor(request)
+        except BadCursor as error:
+            return _bad_request(request, "dashboard/downloads.html", context, str(error))
+        context["page"] = keyset_page(
+            rows,
+            cursor=cursor,
+            size=params.PAGE_SIZE,
+            time_field="downloaded_at",
+            id_field="event_id",
+        )
+    return _render(request, "dashboard/downloads.html", context)
+
+
+@viewer_required
+def users(request):
+    try:
+        period = int(request.GET.get(params.PERIOD) or 30)
+        if period not in PERIODS:
+            raise ValueError
+    except ValueError:
+        return HttpResponseBadRequest(f"period must be one of {', '.join(map(str, PERIODS))}")
+    since = charts.period_start(period, timezone.now().date())
+    latest = selectors.latest_snapshot()
+    figures = {
+        "per_day": charts.events_per_day(selectors.daily_events_by_vendor(since=since)),
+        "weekly": charts.weekly_people(selectors.weekly_active_people(since=since)),
+        "top": charts.top_people(selectors.top_people(since=since)),
+        "lightdash": charts.lightdash_history(selectors.lightdash_snapshots(since=since)),
+    }
+    document = latest.raw_record if latest else {}
+    if latest:
+        figures.update(
+            weekly_views=charts.lightdash_weekly_views(document),
+            charts_viewed=charts.lightdash_top_content(
+                document, "chartViews", "Lightdash: most viewed charts"
+            ),
+            dashboards_viewed=charts.lightdash_top_content(
+                document, "dashboardViews", "Lightdash: most viewed dashboards"
+            ),
+            roles=charts.lightdash_roles(latest),
+        )
+    no_queries = document.get("tableNoQueries") if isinstance(document, dict) else None
+    context = {
+        "period": period,
+        "periods": PERIODS,
+        "figures": figures,
+        "latest": latest,
+        "no_queries": no_queries if isinstance(no_queries, list) else [],
+        "top": selectors.top_people(since=since),
+    }
+    return render(request, "dashboard/users.html", context)
+
+
+@viewer_required
+@vary_on_headers("HX-Request")
+def person(request, key: str):
+    try:
+        cursor = _cursor(request)
+    except BadCursor as error:
+        return HttpResponseBadRequest(str(error))
+    context = {
+        "key": key,
+        "label": selectors.person_label(key),
+        "page": keyset_page(
+            selectors.person_events(key),
+            cursor=cursor,
+            size=params.PAGE_SIZE,
+            time_field="occurred_at",
+            id_field="id",
+        ),
+        "downloads": list(selectors.person_downloads(key).order_by("-downloaded_at")[:20]),
+        "by_vendor": selectors.person_by_vendor(key),
+    }
+    return _render(request, "dashboard/person.html", context)
+
+
+@viewer_required
+def sources(request):
+    context = {"health": selectors.source_health(), "can_manage": can_manage_sources(request.user)}
+    return render(request, "dashboard/sources.html", context)
+
+
+@viewer_required
+@require_POST
+def source_sync(request, pk: int) -> HttpResponse:
+    if not can_manage_sources(request.user):
+        raise PermissionDenied
+    source = get_object_or_404(Source, pk=pk)
+    if sync_enqueue(source_id=source.pk, trigger="dashboard"):
+        messages.success(request, f"Queued a sync of {source.name}.")
+    else:
+        messages.info(request, f"A sync of {source.name} is already queued or running.")
+    return redirect("sources")

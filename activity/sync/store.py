@@ -125,6 +125,12 @@ def _insert_postgresql(rows: list[tuple]) -> list[tuple[int, str]]:
 
 
 def _insert_generic(rows: list[tuple]) -> list[tuple[int, str]]:
+    """Multi-row INSERT ... RETURNING (SQLite); datetimes stored the way the ORM stores them."""
+    adapt = connection.ops.adapt_datetimefield_value
+    times = {EVENT_COLUMNS.index("occurred_at"), EVENT_COLUMNS.index("ingested_at")}
+    rows = [
+        tuple(adapt(value) if i in times else value for i, value in enumerate(row)) for row in rows
+    ]
     columns = ", ".join(EVENT_COLUMNS)
     placeholders = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
     inserted: list[tuple[int, str]] = []

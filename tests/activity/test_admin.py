@@ -120,6 +120,6 @@ def test_events_are_read_only_in_the_admin(admin_client, source):
 
 
 def test_pages_require_login(client):
-    response = client.get(reverse("home"))
+    response = client.get(reverse("activity"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))

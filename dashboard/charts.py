@@ -1,0 +1,147 @@
+"""Plotly figures built from selector rows; the page's script draws them (no inline script)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+import plotly.graph_objects as go
+from django.urls import reverse
+
+from activity.models import UserActivitySnapshot, Vendor
+from dashboard import params
+
+LAYOUT = {
+    "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
+    "height": 320,
+    "legend": {"orientation": "h", "y": -0.2},
+    "paper_bgcolor": "#ffffff",
+    "plot_bgcolor": "#ffffff",
+}
+
+
+def _figure(title: str, traces: list, **layout) -> str:
+    figure = go.Figure(data=traces, layout={**LAYOUT, "title": {"text": title}, **layout})
+    return figure.to_json()
+
+
+def events_per_day(rows: list[tuple[date, str, int]]) -> str:
+    """Stacked bars by vendor; each bar carries the activity-log URL for its day and vendor."""
+    by_vendor: dict[str, dict[date, int]] = defaultdict(dict)
+    for day, vendor, events in rows:
+        by_vendor[vendor][day] = events
+    log = reverse("activity")
+    traces = []
+    for vendor in sorted(by_vendor):
+        days = sorted(by_vendor[vendor])
+        traces.append(
+            go.Bar(
+                name=Vendor(vendor).label,
+                x=[day.isoformat() for day in days],
+                y=[by_vendor[vendor][day] for day in days],
+                customdata=[
+                    log
+                    + "?"
+                    + urlencode(
+                        {
+                            params.VENDOR: vendor,
+                            params.DATE_FROM: day.isoformat(),
+                            params.DATE_TO: day.isoformat(),
+                            params.TIMEZONE: "UTC",
+                        }
+                    )
+                    for day in days
+                ],
+                hovertemplate="%{x}<br>%{y} events<extra>" + Vendor(vendor).label + "</extra>",
+            )
+        )
+    return _figure("Events per day (UTC), by vendor", traces, barmode="stack")
+
+
+def weekly_people(rows: list[tuple[date, int]]) -> str:
+    trace = go.Scatter(
+        x=[week.isoformat() for week, _ in rows],
+        y=[people for _, people in rows],
+        mode="lines+markers",
+        name="people",
+    )
+    return _figure("Weekly active people, all vendors", [trace])
+
+
+def top_people(rows: list[tuple[str, int]]) -> str:
+    rows = list(reversed(rows))
+    trace = go.Bar(
+        x=[events for _, events in rows],
+        y=[key.removeprefix("id:") for key, _ in rows],
+        orientation="h",
+        name="events",
+    )
+    return _figure("Most active people", [trace], margin={"l": 200, "r": 20, "t": 40, "b": 40})
+
+
+def lightdash_history(snapshots: list[UserActivitySnapshot]) -> str:
+    traces = []
+    by_source: dict[str, list[UserActivitySnapshot]] = defaultdict(list)
+    for snapshot in snapshots:
+        by_source[snapshot.source.name].append(snapshot)
+    for name, rows in sorted(by_source.items()):
+        traces.append(
+            go.Scatter(
+                x=[row.taken_at.isoformat() for row in rows],
+                y=[row.weekly_querying_users_percent for row in rows],
+                mode="lines",
+                name=f"{name}: weekly querying users %",
+            )
+        )
+    return _figure("Lightdash: weekly querying users (% of users), from snapshots", traces)
+
+
+def lightdash_weekly_views(document: dict) -> str:
+    rows = _rows(document, "chartWeeklyAverageQueries")
+    trace = go.Scatter(
+        x=[str(row.get("date", ""))[:10] for row in rows],
+        y=[_number(row.get("average_number_of_weekly_queries_per_user")) for row in rows],
+        mode="lines",
+        name="average weekly chart views per user",
+    )
+    return _figure("Lightdash: average weekly chart views per user", [trace])
+
+
+def lightdash_top_content(document: dict, key: str, title: str) -> str:
+    rows = sorted(_rows(document, key), key=lambda row: _number(row.get("count")) or 0)[-10:]
+    trace = go.Bar(
+        x=[_number(row.get("count")) or 0 for row in rows],
+        y=[str(row.get("name", "")) for row in rows],
+        orientation="h",
+        name="views",
+    )
+    return _figure(title, [trace], margin={"l": 200, "r": 20, "t": 40, "b": 40})
+
+
+def lightdash_roles(snapshot: UserActivitySnapshot) -> str:
+    labels = ["Viewers", "Interactive viewers", "Editors", "Admins"]
+    values = [
+        snapshot.number_viewers,
+        snapshot.number_interactive_viewers,
+        snapshot.number_editors,
+        snapshot.number_admins,
+    ]
+    trace = go.Bar(x=labels, y=[value or 0 for value in values], name="users")
+    return _figure("Lightdash: users by role", [trace])
+
+
+def _rows(document: dict, key: str) -> list[dict]:
+    rows = document.get(key) if isinstance(document, dict) else None
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def period_start(days: int, today: date) -> date:
+    return today - timedelta(days=days - 1)

@@ -1,0 +1,120 @@
+"""One FilterSet per list. Dates are entered in the viewer's time zone and compared in UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from activity.models import ActivityEvent, Download, Source, Vendor
+from dashboard import params
+from dashboard.timezones import viewer_timezone
+
+RANGE_CHOICES = [(key, f"Last {key}") for key in params.RANGES]
+
+
+class WindowForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+
+class TimeWindowFilterSet(django_filters.FilterSet):
+    """The date range shared by every list: a preset, or a custom from/to (whole days)."""
+
+    time_field = "occurred_at"
+
+    range = django_filters.ChoiceFilter(
+        field_name=params.RANGE,
+        choices=RANGE_CHOICES,
+        method="filter_range",
+        empty_label="Any time",
+    )
+    date_from = django_filters.DateFilter(
+        field_name=params.DATE_FROM,
+        method="filter_from",
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = django_filters.DateFilter(
+        field_name=params.DATE_TO,
+        method="filter_to",
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def _start_of(self, day) -> datetime:
+        zone = viewer_timezone(self.request) if self.request else timezone.get_current_timezone()
+        return datetime.combine(day, time.min, tzinfo=zone)
+
+    def filter_range(self, queryset, name, value):
+        return queryset.filter(
+            **{f"{self.time_field}__gte": timezone.now() - timedelta(days=params.RANGES[value])}
+        )
+
+    def filter_from(self, queryset, name, value):
+        return queryset.filter(**{f"{self.time_field}__gte": self._start_of(value)})
+
+    def filter_to(self, queryset, name, value):
+        return queryset.filter(
+            **{f"{self.time_field}__lt": self._start_of(value + timedelta(days=1))}
+        )
+
+
+class ActivityFilter(TimeWindowFilterSet):
+    vendor = django_filters.ChoiceFilter(
+        field_name="source__vendor", choices=Vendor.choices, empty_label="All vendors"
+    )
+    source = django_filters.ModelChoiceFilter(
+        queryset=Source.objects.all(), to_field_name="name", empty_label="All sources"
+    )
+    person = django_filters.CharFilter(method="filter_person", label="Person (email, name or id)")
+    action = django_filters.CharFilter(field_name="action")
+    object_type = django_filters.CharFilter(field_name="object_type", label="Object type")
+    q = django_filters.CharFilter(method="filter_text", label="Text")
+
+    class Meta:
+        model = ActivityEvent
+        fields = []
+        form = WindowForm
+
+    def filter_person(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(actor_email=value.lower()) | Q(actor_id=value) | Q(actor_name=value)
+        )
+
+    def filter_text(self, queryset, name, value):
+        text = value.strip()
+        if not text:
+            return queryset
+        return queryset.filter(
+            Q(action__icontains=text)
+            | Q(object_name__icontains=text)
+            | Q(actor_name__icontains=text)
+            | Q(actor_email__icontains=text)
+            | Q(summary__icontains=text)
+        )
+
+
+class DownloadFilter(TimeWindowFilterSet):
+    time_field = "downloaded_at"
+
+    person = django_filters.CharFilter(method="filter_person", label="Person (name or id)")
+    file_type = django_filters.CharFilter(field_name="file_type", label="File type")
+    context = django_filters.CharFilter(field_name="query_context", label="Query context")
+
+    class Meta:
+        model = Download
+        fields = []
+        form = WindowForm
+
+    def filter_person(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(user_uuid=value) | Q(user_name=value))

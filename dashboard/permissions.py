@@ -1,0 +1,16 @@
+"""Viewers read (the view-event permission); staff with change rights manage sources."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+
+VIEW_PERMISSION = "activity.view_activityevent"
+MANAGE_PERMISSION = "activity.change_source"
+
+
+def viewer_required(view):
+    return login_required(permission_required(VIEW_PERMISSION, raise_exception=True)(view))
+
+
+def can_manage_sources(user) -> bool:
+    return user.is_staff and user.has_perm(MANAGE_PERMISSION)

@@ -1,0 +1,32 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+
+  // Remember the viewer's time zone so the server renders times and date filters in it.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("tz=" + encodeURIComponent(zone)) === -1) {
+      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; SameSite=Lax";
+    }
+  } catch (error) { /* old browsers: times stay in UTC */ }
+
+  function drawCharts(root) {
+    if (!window.Plotly) { return; }
+    root.querySelectorAll(".chart[data-figure]").forEach(function (element) {
+      var source = document.getElementById(element.dataset.figure);
+      if (!source || element.dataset.drawn) { return; }
+      var figure = JSON.parse(JSON.parse(source.textContent));
+      window.Plotly.newPlot(element, figure.data, figure.layout, {responsive: true, displaylogo: false});
+      element.dataset.drawn = "1";
+      element.on("plotly_click", function (event) {
+        var point = event.points && event.points[0];
+        if (point && typeof point.customdata === "string" && point.customdata.charAt(0) === "/") {
+          window.location.assign(point.customdata);
+        }
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
+})();

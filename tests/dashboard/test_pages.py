@@ -1,0 +1,207 @@
+"""Every page with the Django client: filters, pagination, fragments, errors, permissions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from activity.models import ActivityEvent, Source
+from dashboard.cursors import Cursor
+from tests.dashboard.conftest import HOSTILE, NOW, make_events
+
+pytestmark = pytest.mark.django_db
+PAGES = ["activity", "downloads", "users", "sources"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_anonymous_visitors_are_sent_to_log_in(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_user_without_the_view_permission_is_refused(client, name):
+    client.force_login(User.objects.create_user("nobody"))
+    assert client.get(reverse(name)).status_code == 403
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders_for_a_viewer(viewer, data, name):
+    response = viewer.get(reverse(name))
+    assert response.status_code == 200
+    assert HOSTILE.encode() not in response.content  # escaped, never raw
+
+
+def test_the_log_is_newest_first_and_pages_older_and_newer(viewer, data):
+    first = viewer.get(reverse("activity"))
+    rows = first.context["page"].rows
+    assert [r.occurred_at for r in rows] == sorted((r.occurred_at for r in rows), reverse=True)
+    older = viewer.get(reverse("activity"), {"cursor": first.context["page"].older})
+    older_rows = older.context["page"].rows
+    assert older_rows[0].occurred_at <= rows[-1].occurred_at
+    assert not {r.pk for r in rows} & {r.pk for r in older_rows}
+    newer = viewer.get(reverse("activity"), {"cursor": older.context["page"].newer})
+    assert [r.pk for r in newer.context["page"].rows] == [r.pk for r in rows]
+
+
+def test_an_older_page_is_stable_when_new_events_arrive(viewer, data):
+    first = viewer.get(reverse("activity"))
+    cursor = first.context["page"].older
+    before = [
+        r.pk for r in viewer.get(reverse("activity"), {"cursor": cursor}).context["page"].rows
+    ]
+    make_events(data["velt"], 5, start=NOW, step=timedelta(seconds=1))
+    after = [r.pk for r in viewer.get(reverse("activity"), {"cursor": cursor}).context["page"].rows]
+    assert before == after
+
+
+@pytest.mark.parametrize(
+    ("query", "check"),
+    [
+        ({"vendor": "domo"}, lambda e: e.source.vendor == "domo"),
+        ({"source": "velt-one"}, lambda e: e.source.name == "velt-one"),
+        ({"person": "PERSON3@example.com"}, lambda e: e.actor_email == "person3@example.com"),
+        ({"person": "user-2"}, lambda e: e.actor_id == "user-2"),
+        ({"action": "edit"}, lambda e: e.action == "edit"),
+        ({"object_type": "chart"}, lambda e: e.object_type == "chart"),
+        ({"range": "24h"}, lambda e: e.occurred_at >= NOW - timedelta(hours=25)),
+        ({"q": "Chart 1"}, lambda e: "Chart 1" in e.object_name),
+    ],
+)
+def test_each_filter_keeps_only_matching_events(viewer, data, query, check):
+    response = viewer.get(reverse("activity"), query)
+    rows = response.context["page"].rows
+    assert rows and all(check(row) for row in rows)
+
+
+def test_a_custom_range_is_read_in_the_viewers_time_zone(viewer, data):
+    day = (NOW - timedelta(days=3)).date().isoformat()
+    response = viewer.get(
+        reverse("activity"), {"date_from": day, "date_to": day, "tz": "Pacific/Auckland"}
+    )
+    rows = response.context["page"].rows
+    assert rows
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Pacific/Auckland")
+    assert all(row.occurred_at.astimezone(zone).date().isoformat() == day for row in rows)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date_from": "not-a-date"},
+        {"date_from": "2026-02-01", "date_to": "2026-01-01"},
+        {"range": "3y"},
+        {"vendor": "salesforce"},
+        {"cursor": "forged"},
+        {"cursor": Cursor(NOW, 1, "older").encode()[:-3] + "abc"},
+    ],
+)
+def test_bad_input_is_a_clear_400_never_a_500(viewer, data, query):
+    response = viewer.get(reverse("activity"), query)
+    assert response.status_code == 400
+    assert b'role="alert"' in response.content
+
+
+def test_htmx_requests_get_only_the_results_fragment(viewer, data):
+    response = viewer.get(reverse("activity"), {"vendor": "velt"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert b'id="results"' in response.content and b"<html" not in response.content
+    full = viewer.get(reverse("activity"), {"vendor": "velt"})
+    assert b"<html" in full.content
+
+
+def test_counts_and_facets_never_count_the_whole_event_table(viewer, data):
+    with CaptureQueriesContext(connection) as queries:
+        response = viewer.get(reverse("activity"), {"person": "person1@example.com"})
+    assert response.status_code == 200
+    counts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "COUNT(" in q["sql"].upper() and "activity_activityevent" in q["sql"]
+    ]
+    plain_counts = [
+        sql for sql in counts if "LIMIT" not in sql.upper() and "GROUP BY" not in sql.upper()
+    ]
+    assert not plain_counts
+    facets = response.context["facets"]
+    assert dict(facets["vendor"]).keys() <= {"datafold", "domo", "velt"}
+
+
+def test_facets_without_raw_filters_come_from_the_rollups(viewer, data):
+    response = viewer.get(reverse("activity"), {"range": "7d"})
+    vendors = dict(response.context["facets"]["vendor"])
+    assert set(vendors) == {"lightdash", "datafold", "domo", "velt"}
+
+
+def test_the_detail_shows_every_field_and_the_raw_record_escaped(viewer, data):
+    event = ActivityEvent.objects.get(external_id="velt-one-5")
+    response = viewer.get(reverse("activity_detail", args=[event.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert event.external_id in body and "&lt;script&gt;" in body and "<script>alert" not in body
+    assert '"nested"' in body or "&quot;nested&quot;" in body
+
+
+def test_the_export_streams_the_filtered_events_oldest_first(viewer, data):
+    response = viewer.get(reverse("activity_export", args=["csv"]), {"vendor": "domo"})
+    assert response.status_code == 200 and response.streaming
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == 130 and {row["vendor"] for row in rows} == {"domo"}
+    assert rows[0]["occurred_at"] < rows[-1]["occurred_at"]
+    lines = b"".join(
+        viewer.get(reverse("activity_export", args=["jsonl"])).streaming_content
+    ).splitlines()
+    assert json.loads(lines[0])["raw"]["note"] == HOSTILE
+
+
+def test_download_audit_has_numbered_pages_and_totals(viewer, data):
+    response = viewer.get(reverse("downloads"), {"file_type": "csv"})
+    assert response.status_code == 200
+    page = response.context["numbered"]
+    assert page.paginator.count == 65 and all(d.file_type == "csv" for d in page.object_list)
+    assert dict(response.context["totals"]["file_type"]) == {"csv": 65}
+    assert viewer.get(reverse("downloads"), {"page": "99"}).status_code == 400
+
+
+def test_user_activity_builds_every_chart(viewer, data):
+    response = viewer.get(reverse("users"), {"period": "90"})
+    figures = response.context["figures"]
+    assert {"per_day", "weekly", "top", "lightdash", "roles", "charts_viewed"} <= set(figures)
+    per_day = json.loads(figures["per_day"])
+    assert {trace["name"] for trace in per_day["data"]} == {"Lightdash", "Datafold", "Domo", "Velt"}
+    assert per_day["data"][0]["customdata"][0].startswith("/activity/?vendor=")
+    assert viewer.get(reverse("users"), {"period": "13"}).status_code == 400
+
+
+def test_a_person_page_joins_their_events_across_vendors(viewer, data):
+    response = viewer.get(reverse("person", args=["person2@example.com"]))
+    assert response.status_code == 200
+    vendors = {row.source.vendor for row in response.context["page"].rows}
+    assert vendors == {"datafold", "domo", "velt"}
+    lightdash_user = viewer.get(reverse("person", args=["id:user-2"]))
+    assert lightdash_user.context["downloads"]
+
+
+def test_only_staff_can_start_a_sync_and_it_is_queued_once(viewer, staff, data, client):
+    source = Source.objects.get(name="velt-one")
+    url = reverse("source_sync", args=[source.pk])
+    assert viewer.post(url).status_code == 403
+    staff_response = staff.post(url)
+    assert staff_response.status_code == 302
+    source.refresh_from_db()
+    assert source.sync_task_id
+    first_task = source.sync_task_id
+    staff.post(url)
+    source.refresh_from_db()
+    assert source.sync_task_id == first_task  # already queued: not queued twice
