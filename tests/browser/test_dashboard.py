@@ -1,0 +1,69 @@
+"""End to end in headless Chromium: what an admin does every day."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_filters_change_the_url_and_paging_goes_older_and_newer(page, live_server):
+    page.select_option("select[name=vendor]", "velt")
+    page.wait_for_url("**/activity/?*vendor=velt*")
+    page.wait_for_selector("#results table.events tbody tr")
+    assert all(
+        "Velt" in text
+        for text in page.locator("table.events tbody tr td:nth-child(2)").all_inner_texts()
+    )
+    first_row = page.locator("table.events tbody tr").first.inner_text()
+    page.click("a[rel=next]")
+    page.wait_for_url("**cursor=*")
+    assert page.locator("table.events tbody tr").first.inner_text() != first_row
+    page.click("a[rel=prev]")
+    page.wait_for_function(
+        "text => document.querySelector('table.events tbody tr').innerText === text", arg=first_row
+    )
+    page.go_back()
+    page.wait_for_url("**cursor=*")
+    assert page.problems == []
+
+
+def test_a_row_opens_its_detail_and_its_person(page, live_server):
+    page.goto(f"{live_server.url}/activity/?vendor=datafold")
+    page.locator("table.events tbody tr").first.get_by_text("Details").click()
+    page.wait_for_url("**/activity/*/")
+    assert "Raw record" in page.content()
+    page.get_by_text("all their activity").click()
+    page.wait_for_url("**/people/**")
+    assert page.locator("table.events tbody tr").count() > 0
+    assert page.problems == []
+
+
+def test_charts_render_without_console_errors_and_a_bar_opens_the_log(page, live_server):
+    page.goto(f"{live_server.url}/users/?period=30")
+    page.wait_for_selector("#fig-per-day ~ * , .chart .main-svg")
+    assert page.locator(".chart .main-svg").count() >= 4
+    assert page.problems == []
+    figure = json.loads(json.loads(page.locator("#fig-per-day").inner_text()))
+    target = figure["data"][0]["customdata"][-1]
+    page.goto(f"{live_server.url}{target}")
+    assert page.locator("table.events tbody tr").count() > 0
+
+
+def test_an_export_downloads_the_filtered_events(page, live_server):
+    page.goto(f"{live_server.url}/activity/?vendor=domo")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="JSONL").click()
+    path = download_info.value.path()
+    lines = [json.loads(line) for line in open(path, encoding="utf-8")]
+    assert len(lines) == 130 and {line["vendor"] for line in lines} == {"domo"}
+
+
+def test_the_sources_page_queues_a_sync(page, live_server):
+    page.goto(f"{live_server.url}/sources/")
+    page.locator("section.source").first.get_by_role("button", name="Sync now").click()
+    page.wait_for_selector("p.message")
+    assert "Queued a sync" in page.locator("p.message").inner_text()
+    assert page.problems == []
