@@ -34,6 +34,7 @@ class TimeWindowFilterSet(django_filters.FilterSet):
         field_name=params.RANGE,
         choices=RANGE_CHOICES,
         method="filter_range",
+        label="Date range",
         empty_label="Any time",
     )
     date_from = django_filters.DateFilter(
@@ -69,7 +70,10 @@ class TimeWindowFilterSet(django_filters.FilterSet):
 
 class ActivityFilter(TimeWindowFilterSet):
     vendor = django_filters.ChoiceFilter(
-        field_name="source__vendor", choices=Vendor.choices, empty_label="All vendors"
+        field_name="source__vendor",
+        choices=Vendor.choices,
+        label="Vendor",
+        empty_label="All vendors",
     )
     source = django_filters.ModelChoiceFilter(
         queryset=Source.objects.all(), to_field_name="name", empty_label="All sources"

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, Source, UserActivitySnapshot
@@ -75,10 +75,12 @@ def event_row(source_id: int, event: NormalizedEvent, now: datetime) -> tuple:
     )
 
 
+@transaction.atomic
 def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
     """Insert the events the source does not have yet; return how many were new.
 
-    Call inside the page's transaction. Duplicates (within the page or with stored events)
+    Atomic (the stage table empties on commit), and usually called inside the page's
+    transaction so the cursor moves with the rows. Duplicates (within the page or with stored events)
     are dropped by ``ON CONFLICT DO NOTHING`` on the unique (source, external_id).
     """
     if not events:

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from django.contrib.auth.models import User
 
-from tests.dashboard.conftest import data  # noqa: F401 - shared test data
+from tests.dashboard.conftest import make_data
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Playwright's sync API runs an event loop in this thread; the ORM calls in the tests are safe.
@@ -29,7 +29,13 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db, data):  # noqa: F811
+def data(transactional_db):
+    # Committed, so the live server's own connection sees it.
+    return make_data()
+
+
+@pytest.fixture
+def page(browser, live_server, data):
     User.objects.create_superuser("admin", password="admin-password")
     context = browser.new_context(accept_downloads=True, timezone_id="UTC")
     page = context.new_page()

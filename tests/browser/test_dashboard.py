@@ -13,6 +13,7 @@ def test_filters_change_the_url_and_paging_goes_older_and_newer(page, live_serve
     page.select_option("select[name=vendor]", "velt")
     page.wait_for_url("**/activity/?*vendor=velt*")
     page.wait_for_selector("#results table.events tbody tr")
+    assert page.locator("#results").count() == 1
     assert all(
         "Velt" in text
         for text in page.locator("table.events tbody tr td:nth-child(2)").all_inner_texts()

@@ -46,6 +46,11 @@ def make_events(source: Source, count: int, *, start: datetime, step: timedelta,
 
 @pytest.fixture
 def data(db):
+    return make_data()
+
+
+def make_data() -> dict[str, Source]:
+    """Four sources of 130 events each (hostile strings included) and a Lightdash snapshot."""
     sources = {}
     for vendor in ("lightdash", "datafold", "domo", "velt"):
         source = Source.objects.create(
