@@ -124,6 +124,7 @@ def downloads(request):
         paginator = Paginator(rows.order_by("-downloaded_at", "-event_id"), params.PAGE_SIZE)
         try:
             context["numbered"] = paginator.page(request.GET.get(params.PAGE) or 1)
+            context["rows"] = context["numbered"].object_list
         except (EmptyPage, PageNotAnInteger):
             return _bad_request(request, "dashboard/downloads.html", context, "No such page.")
     else:
@@ -138,6 +139,7 @@ def downloads(request):
             time_field="downloaded_at",
             id_field="event_id",
         )
+        context["rows"] = context["page"].rows
     return _render(request, "dashboard/downloads.html", context)
 
 

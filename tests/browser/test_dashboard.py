@@ -58,7 +58,8 @@ def test_an_export_downloads_the_filtered_events(page, live_server):
     with page.expect_download() as download_info:
         page.get_by_role("link", name="JSONL").click()
     path = download_info.value.path()
-    lines = [json.loads(line) for line in open(path, encoding="utf-8")]
+    with open(path, encoding="utf-8") as exported:
+        lines = [json.loads(line) for line in exported]
     assert len(lines) == 130 and {line["vendor"] for line in lines} == {"domo"}
 
 

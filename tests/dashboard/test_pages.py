@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -50,6 +52,15 @@ def test_the_log_is_newest_first_and_pages_older_and_newer(viewer, data):
     assert not {r.pk for r in rows} & {r.pk for r in older_rows}
     newer = viewer.get(reverse("activity"), {"cursor": older.context["page"].newer})
     assert [r.pk for r in newer.context["page"].rows] == [r.pk for r in rows]
+
+
+def test_the_pager_links_keep_the_filters(viewer, data):
+    first = viewer.get(reverse("activity"), {"vendor": "velt"})
+    link = re.search(r'rel="next" href="([^"]+)"', first.content.decode()).group(1)
+    older = viewer.get(reverse("activity") + html.unescape(link))
+    assert older.context["page"].rows
+    assert {row.source.vendor for row in older.context["page"].rows} == {"velt"}
+    assert older.context["page"].rows[0].pk not in {row.pk for row in first.context["page"].rows}
 
 
 def test_an_older_page_is_stable_when_new_events_arrive(viewer, data):
@@ -171,6 +182,9 @@ def test_download_audit_has_numbered_pages_and_totals(viewer, data):
     page = response.context["numbered"]
     assert page.paginator.count == 65 and all(d.file_type == "csv" for d in page.object_list)
     assert dict(response.context["totals"]["file_type"]) == {"csv": 65}
+    html = response.content.decode()
+    assert html.count('<span class="tag">csv</span>') == 50
+    assert "Page 1 of 2" in html and 'href="?file_type=csv&amp;page=2"' in html
     assert viewer.get(reverse("downloads"), {"page": "99"}).status_code == 400
 
 
