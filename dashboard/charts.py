@@ -90,11 +90,15 @@ def lightdash_history(snapshots: list[UserActivitySnapshot]) -> str:
             go.Scatter(
                 x=[row.taken_at.isoformat() for row in rows],
                 y=[row.weekly_querying_users_percent for row in rows],
-                mode="lines",
-                name=f"{name}: weekly querying users %",
+                mode="lines+markers",
+                name=name,
             )
         )
-    return _figure("Lightdash: weekly querying users (% of users), from snapshots", traces)
+    return _figure(
+        "Lightdash: weekly querying users, % (snapshots)",
+        traces,
+        yaxis={"rangemode": "tozero", "ticksuffix": "%"},
+    )
 
 
 def lightdash_weekly_views(document: dict) -> str:
