@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.tasks import TaskResultStatus, task
@@ -34,6 +34,7 @@ def sync_source_task(source_id: int, trigger: str = "schedule") -> dict:
 class TaskState:
     status: str  # "", queued, running, succeeded, failed, abandoned
     error: str = ""
+    since: datetime | None = None  # queued, started or finished at
 
     @property
     def pending(self) -> bool:
@@ -55,24 +56,25 @@ def sync_task_state(source: Source) -> TaskState:
     except (TaskResultDoesNotExist, NotImplementedError):
         return TaskState("")
     if result.status == TaskResultStatus.READY:
-        return TaskState("queued")
+        return TaskState("queued", since=result.enqueued_at)
     if result.status == TaskResultStatus.RUNNING:
         started = result.started_at or result.enqueued_at
         if lease_is_live(source):
-            return TaskState("running")
+            return TaskState("running", since=started)
         leased_since_start = (
             source.lease_holder and source.lease_acquired_at and source.lease_acquired_at >= started
         )
         if not leased_since_start and timezone.now() - started < START_GRACE:
-            return TaskState("running")
-        return TaskState("abandoned", "its worker stopped during the sync")
+            return TaskState("running", since=started)
+        return TaskState("abandoned", "its worker stopped during the sync", since=started)
+    finished = result.finished_at
     if result.status == TaskResultStatus.SUCCESSFUL:
         value = result.return_value or {}
         if value.get("status") == "failed":
-            return TaskState("failed", value.get("error", ""))
-        return TaskState("succeeded")
+            return TaskState("failed", value.get("error", ""), since=finished)
+        return TaskState("succeeded", since=finished)
     errors = result.errors
-    return TaskState("failed", _last_line(errors[-1].traceback) if errors else "")
+    return TaskState("failed", _last_line(errors[-1].traceback) if errors else "", since=finished)
 
 
 def _last_line(traceback: str) -> str:
