@@ -6,11 +6,16 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from activity.models import Source, SyncRun
-from activity.tasks import sync_enqueue
+from activity.tasks import sync_enqueue, sync_task_state
 
 
 def sources_due() -> list[Source]:
-    """Enabled sources whose last sync attempt started at least one interval ago."""
+    """Enabled sources to sync now.
+
+    A source is due once its interval has passed since its last attempt started (skipped
+    attempts do not count), and at once when its last sync was abandoned by a dead worker:
+    that sync resumes from its last committed page instead of waiting for the next interval.
+    """
     now = timezone.now()
     sources = Source.objects.filter(enabled=True).annotate(
         last_started=Max("runs__started_at", filter=~Q(runs__status=SyncRun.Status.SKIPPED))
@@ -18,7 +23,9 @@ def sources_due() -> list[Source]:
     return [
         source
         for source in sources
-        if source.last_started is None or now - source.last_started >= source.sync_interval
+        if source.last_started is None
+        or now - source.last_started >= source.sync_interval
+        or sync_task_state(source).status == "abandoned"
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.tasks import TaskResultStatus, task
@@ -14,8 +14,13 @@ from activity.models import Source
 from activity.sync.engine import sync_source
 from activity.sync.lease import lease_is_live
 
-# A task marked running this long without a live lease belongs to a dead worker.
+# How long a claimed task may take to reach the lease (start-up, a lease held by another
+# run) before a task still marked running without one is taken for a dead worker.
 START_GRACE = timedelta(minutes=2)
+
+
+class WorkerLost(Exception):
+    """The worker running a sync stopped (killed, machine lost) before finishing it."""
 
 
 @task
@@ -29,6 +34,7 @@ def sync_source_task(source_id: int, trigger: str = "schedule") -> dict:
 class TaskState:
     status: str  # "", queued, running, succeeded, failed, abandoned
     error: str = ""
+    since: datetime | None = None  # queued, started or finished at
 
     @property
     def pending(self) -> bool:
@@ -38,8 +44,10 @@ class TaskState:
 def sync_task_state(source: Source) -> TaskState:
     """The state of the source's latest queued sync, as the sources page shows it.
 
-    A task still marked running whose worker holds no lease died mid-sync (a killed
-    worker's task stays "running" in the task table): it is reported as abandoned.
+    django-tasks-db leaves the task of a worker killed mid-sync marked running forever, so
+    "running" is believed only while the lease backs it: a lease taken since the task started
+    that is no longer held means its worker died (abandoned); no lease at all is allowed for
+    ``START_GRACE``, the time a worker needs to get from claiming the task to the lease.
     """
     if not source.sync_task_id:
         return TaskState("")
@@ -48,32 +56,73 @@ def sync_task_state(source: Source) -> TaskState:
     except (TaskResultDoesNotExist, NotImplementedError):
         return TaskState("")
     if result.status == TaskResultStatus.READY:
-        return TaskState("queued")
+        return TaskState("queued", since=result.enqueued_at)
     if result.status == TaskResultStatus.RUNNING:
         started = result.started_at or result.enqueued_at
-        if lease_is_live(source) or (started and timezone.now() - started < START_GRACE):
-            return TaskState("running")
-        return TaskState("abandoned", "the worker stopped during the sync")
+        if lease_is_live(source):
+            return TaskState("running", since=started)
+        leased_since_start = (
+            source.lease_holder and source.lease_acquired_at and source.lease_acquired_at >= started
+        )
+        if not leased_since_start and timezone.now() - started < START_GRACE:
+            return TaskState("running", since=started)
+        return TaskState("abandoned", "its worker stopped during the sync", since=started)
+    finished = result.finished_at
     if result.status == TaskResultStatus.SUCCESSFUL:
         value = result.return_value or {}
         if value.get("status") == "failed":
-            return TaskState("failed", value.get("error", ""))
-        return TaskState("succeeded")
+            return TaskState("failed", value.get("error", ""), since=finished)
+        return TaskState("succeeded", since=finished)
     errors = result.errors
-    return TaskState("failed", errors[-1].exception_class_path if errors else "")
+    return TaskState("failed", _last_line(errors[-1].traceback) if errors else "", since=finished)
+
+
+def _last_line(traceback: str) -> str:
+    lines = traceback.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def sync_enqueue(*, source_id: int, trigger: str) -> bool:
-    """Queue a sync of the source unless one is already queued or running.
+    """Queue a sync of the source unless one is already queued or running; say if it did.
 
-    The source row is locked while deciding, so two schedulers (or a scheduler and a click on
-    "Sync now") cannot both queue it. The task row is written in the same transaction, so a
-    worker sees it only once the decision is committed.
+    Inside a transaction the sync is queued when that transaction commits (so a worker never
+    looks for a source that is not there yet); the answer is then the decision at call time.
     """
+    if not transaction.get_connection().in_atomic_block:
+        return _enqueue_unless_pending(source_id, trigger)
+    if sync_task_state(Source.objects.get(pk=source_id)).pending:
+        return False
+    transaction.on_commit(lambda: _enqueue_unless_pending(source_id, trigger), robust=True)
+    return True
+
+
+def _enqueue_unless_pending(source_id: int, trigger: str) -> bool:
+    """Decide and queue under a lock on the source row.
+
+    Two schedulers, or a scheduler and a click on "Sync now", cannot both queue the source.
+    With the database backend the task row is written in the same transaction as the
+    decision, so it exists exactly when the source points at it.
+    """
+    if not sync_source_task.get_backend().supports_get_result:
+        # Nothing to track (e.g. the immediate backend, which has run the sync on return).
+        sync_source_task.enqueue(source_id=source_id, trigger=trigger)
+        return True
     with transaction.atomic():
         source = Source.objects.select_for_update().get(pk=source_id)
-        if sync_task_state(source).pending:
+        state = sync_task_state(source)
+        if state.pending:
             return False
+        if state.status == "abandoned":
+            _mark_lost(source)
         result = sync_source_task.enqueue(source_id=source_id, trigger=trigger)
         Source.objects.filter(pk=source_id).update(sync_task_id=str(result.id))
     return True
+
+
+def _mark_lost(source: Source) -> None:
+    """Close a dead worker's task as failed, so the task table stops calling it running."""
+    result = sync_source_task.get_result(source.sync_task_id)
+    db_result = getattr(result, "db_result", None)  # django-tasks-db's row
+    if db_result is not None:
+        holder = source.lease_holder or "its worker"
+        db_result.set_failed(WorkerLost(f"{holder} stopped during the sync; queued again"))

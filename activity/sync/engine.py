@@ -8,7 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from activity.connectors import CONNECTORS
@@ -58,12 +59,21 @@ def sync_source(
             f"skipped: another sync of this source is running "
             f"(held by {source.lease_holder or 'another process'}{since_text})",
         )
-    # Holding the lease, any other run still marked running was cut off (a killed worker).
-    SyncRun.objects.filter(source=source, status=SyncRun.Status.RUNNING).exclude(pk=run.pk).update(
+    # Holding the lease, any other run still marked running was cut off (a killed worker):
+    # say so on that run, with who took over, so the sources page shows the takeover.
+    abandoned = SyncRun.objects.filter(source=source, status=SyncRun.Status.RUNNING).exclude(
+        pk=run.pk
+    )
+    if abandoned.update(
         status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),
-        error="abandoned: its process stopped mid-sync; the next run resumed from its last page",
-    )
+        error=Concat(
+            Value("abandoned: "),
+            F("holder"),
+            Value(f" stopped mid-sync; {holder} took over the lease and resumed from its cursor"),
+        ),
+    ):
+        logger.warning("sync of %s: took over the lease of a stopped run", source.name)
     try:
         source.refresh_from_db()
         connector = CONNECTORS[source.vendor](source, since=since, until=until, now=now)

@@ -207,15 +207,19 @@ def test_a_person_page_joins_their_events_across_vendors(viewer, data):
     assert lightdash_user.context["downloads"]
 
 
-def test_only_staff_can_start_a_sync_and_it_is_queued_once(viewer, staff, data, client):
+def test_only_staff_can_start_a_sync_and_it_is_queued_once(
+    viewer, staff, data, client, django_capture_on_commit_callbacks
+):
     source = Source.objects.get(name="velt-one")
     url = reverse("source_sync", args=[source.pk])
     assert viewer.post(url).status_code == 403
-    staff_response = staff.post(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_response = staff.post(url)
     assert staff_response.status_code == 302
     source.refresh_from_db()
     assert source.sync_task_id
     first_task = source.sync_task_id
-    staff.post(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post(url)
     source.refresh_from_db()
     assert source.sync_task_id == first_task  # already queued: not queued twice
