@@ -34,6 +34,7 @@ from activity.sync.http import (
     error_message,
     error_name,
     is_html,
+    json_or_none,
     retry_after_seconds,
 )
 from activity.sync.records import NormalizedEvent, Page
@@ -109,7 +110,7 @@ class DomoToken(httpx.Auth):
                 f"token endpoint HTTP {status} with {describe_body(response)}",
                 retry_after_seconds(response),
             )
-        if status in (401, 403) or (status == 400 and error_name(_json(response))):
+        if status in (401, 403) or (status == 400 and error_name(json_or_none(response))):
             raise VendorAuthError(
                 f"{self.describe} refused the credentials (token endpoint HTTP {status}: "
                 f"{describe_body(response)}). {SPEC.help['client_id']}"
@@ -119,7 +120,9 @@ class DomoToken(httpx.Auth):
                 f"{where} answered HTTP {status} with {describe_body(response)}. {self.hint}",
                 status,
             )
-        body = _json(response)
+        body = json_or_none(response)
+        if body is None:
+            raise VendorTransientError("the token endpoint's answer was not valid JSON")
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise VendorDataError(f"{where} answered without an access_token")
@@ -130,13 +133,6 @@ class DomoToken(httpx.Auth):
         self.token = token
         margin = 60.0 if lifetime > 120 else lifetime / 2
         self.renew_at = time.monotonic() + lifetime - margin
-
-
-def _json(response: httpx.Response) -> object:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 class DomoConnector(Connector):

@@ -203,7 +203,7 @@ class VendorClient:
                 status,
             )
         if status >= 400:
-            body = _json_or_none(response)
+            body = json_or_none(response)
             if self.check_body and body is not None:
                 self.check_body(body, status)
             raise VendorRequestError(
@@ -227,7 +227,8 @@ class VendorClient:
         return body
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def json_or_none(response: httpx.Response) -> Any:
+    """The parsed body, or ``None`` when it is not JSON."""
     try:
         return response.json()
     except ValueError:
