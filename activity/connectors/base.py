@@ -57,6 +57,21 @@ class Connector:
         hints = " ".join(self.spec.help.get(name, "") for name in self.spec.required_secrets)
         return f"Check the source's {names} and its permissions. {hints}".strip()
 
+    def request_hint(self) -> str:
+        """What to check when the vendor refuses a request or answers with a web page."""
+        names = "".join(f", {name}" for name in self.spec.params if self.params.get(name))
+        return f"Check the source's base URL ({self.source.base_url}){names}."
+
+    def vendor_client(self, **options: Any) -> VendorClient:
+        """The shared HTTP client, aimed at this source and naming it in every error."""
+        return VendorClient(
+            base_url=self.source.base_url,
+            describe=self.describe,
+            auth_hint=self.auth_hint(),
+            request_hint=self.request_hint(),
+            **options,
+        )
+
     def int_param(self, name: str, default: int, *, low: int, high: int) -> int:
         value = self.params.get(name)
         if value in (None, ""):
@@ -139,8 +154,15 @@ class Connector:
             floor_time = self.floor(stream)
         seen_positions: set = set()
         empty_pages = 0
+        previous: list = []
         while True:
             records, next_position = fetch(position)
+            if records and records == previous:
+                raise VendorDataError(
+                    f"{self.describe} answered the same page twice (is it ignoring the page "
+                    "parameter?): stopping instead of looping"
+                )
+            previous = records
             events, skipped = self.parse_all(records)
             if top is None and events:
                 top = iso_z(max(event.occurred_at for event in events))
@@ -205,13 +227,31 @@ class TimeWindows:
         self.end = _align_down(end, size) if align else end
         self.size = size
         self.cursor = self.start
+        self.stop = self.start
+        self.again = False
 
     def __iter__(self) -> Iterator[tuple[datetime, datetime, float]]:
         total = max((self.end - self.start).total_seconds(), 1.0)
         while self.cursor < self.end:
-            stop = min(self.cursor + self.size, self.end)
-            yield self.cursor, stop, (stop - self.start).total_seconds() / total
-            self.cursor = stop
+            self.stop = min(self.cursor + self.size, self.end)
+            yield self.cursor, self.stop, (self.stop - self.start).total_seconds() / total
+            if self.again:
+                self.again = False
+                continue
+            self.cursor = self.stop
+
+    def retry_smaller(self, floor: timedelta) -> bool:
+        """The last window was too much for the vendor (a refusal or a timeout): yield it
+        again half as long, and never grow past that size in this run. False when it is
+        already at ``floor``. Windows that must stay aligned cannot shrink."""
+        length = self.stop - self.cursor
+        if self.align or length <= floor:
+            return False
+        self.size = max(floor, length / 2)
+        self.largest = self.size
+        self.smallest = min(self.smallest, self.size)
+        self.again = True
+        return True
 
     def observe(self, events: int) -> None:
         """Tell how many events the last window held, to size the next one."""

@@ -3,6 +3,8 @@
 The API has no pagination: it answers a GET whose JSON body holds the time window. We ask
 for closed windows with explicit UTC bounds and commit the mark at each window's end.
 Window bounds touch, so an event on a boundary may come twice: the unique key drops it.
+The largest window the API accepts is undocumented: a window it refuses (422) or cannot
+answer in time is asked for again, half as long, down to a minute.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import timedelta
 
 from activity.connectors.base import Connector
 from activity.connectors.spec import VendorSpec
-from activity.sync.errors import VendorDataError
+from activity.sync.errors import VendorDataError, VendorRequestError, VendorTimeout
 from activity.sync.http import VendorClient
 from activity.sync.records import NormalizedEvent, Page
 from activity.sync.values import iso_z, parse_vendor_time, required_str
@@ -30,17 +32,15 @@ SPEC = VendorSpec(
 # Events are written as requests finish; do not ask for the last moments yet.
 SETTLE_LAG = timedelta(minutes=2)
 LARGEST_WINDOW = timedelta(days=7)
+SMALLEST_WINDOW = timedelta(minutes=1)
 
 
 class DatafoldConnector(Connector):
     spec = SPEC
 
     def client(self) -> VendorClient:
-        return VendorClient(
-            base_url=self.source.base_url,
-            describe=self.describe,
-            headers={"Authorization": f"Key {self.source.secrets['api_key']}"},
-            auth_hint=self.auth_hint(),
+        return self.vendor_client(
+            headers={"Authorization": f"Key {self.source.secrets['api_key']}"}
         )
 
     def pages(self, client: VendorClient) -> Iterator[Page]:
@@ -48,11 +48,21 @@ class DatafoldConnector(Connector):
         end = self.until or self.now - SETTLE_LAG
         windows = self.time_windows("logs", end=end, size=size, largest=LARGEST_WINDOW, align=False)
         for start, stop, progress in windows:
-            body = client.request(
-                "GET",
-                "/api/v1/audit_logs",
-                json={"start_date": iso_z(start), "end_date": iso_z(stop)},
-            )
+            window = {"start_date": iso_z(start), "end_date": iso_z(stop)}
+            try:
+                # A GET with a JSON body, as documented (httpx sends it with request()).
+                body = client.request(
+                    "GET", "/api/v1/audit_logs", json=window, retry_timeouts=False
+                )
+            except (VendorRequestError, VendorTimeout) as problem:
+                refused = isinstance(problem, VendorRequestError)
+                if (not refused or problem.status == 422) and windows.retry_smaller(
+                    SMALLEST_WINDOW
+                ):
+                    continue
+                if refused:
+                    raise
+                body = client.request("GET", "/api/v1/audit_logs", json=window)
             logs = body.get("logs") if isinstance(body, dict) else None
             if not isinstance(logs, list):
                 raise VendorDataError(f"{self.describe} answered without a list of logs")

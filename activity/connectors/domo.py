@@ -22,8 +22,21 @@ import httpx
 
 from activity.connectors.base import Connector
 from activity.connectors.spec import VendorSpec
-from activity.sync.errors import VendorAuthError, VendorDataError, VendorTransientError
-from activity.sync.http import VendorClient, describe_body, retry_after_seconds
+from activity.sync.errors import (
+    VendorAuthError,
+    VendorDataError,
+    VendorRequestError,
+    VendorTransientError,
+)
+from activity.sync.http import (
+    VendorClient,
+    describe_body,
+    error_message,
+    error_name,
+    is_html,
+    json_or_none,
+    retry_after_seconds,
+)
 from activity.sync.records import NormalizedEvent, Page
 from activity.sync.values import epoch_ms, parse_vendor_time
 
@@ -41,19 +54,28 @@ BUCKET = timedelta(hours=1)
 LARGEST_BUCKET = timedelta(days=7)
 SETTLE_LAG = timedelta(minutes=15)
 MAX_OFFSET = 10_000_000
+TOKEN_QUERY = {"grant_type": "client_credentials", "scope": "audit"}
 
 
 class DomoToken(httpx.Auth):
     """OAuth client credentials: fetches a bearer token, renews it before it expires and
-    once more if the API answers 401 (tokens last about an hour; a long sync outlives one)."""
+    once more if the API answers 401 (tokens last about an hour; a long sync outlives one).
+
+    Domo's documents fetch the token with a GET; its SDKs POST a form. We send the GET and,
+    if the endpoint refuses the method or the request (not the credentials), POST once and
+    keep POSTing."""
 
     requires_response_body = True
 
-    def __init__(self, *, token_url: str, client_id: str, client_secret: str, describe: str):
+    def __init__(
+        self, *, token_url: str, client_id: str, client_secret: str, describe: str, hint: str
+    ):
         self.token_url = token_url
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
         self.basic_header = f"Basic {basic}"
         self.describe = describe
+        self.hint = hint
+        self.method = "GET"
         self.token: str | None = None
         self.renew_at = 0.0
 
@@ -67,29 +89,48 @@ class DomoToken(httpx.Auth):
             request.headers["Authorization"] = f"bearer {self.token}"
             yield request
 
-    def _renew(self):
-        response = yield httpx.Request(
-            "GET",
-            self.token_url,
-            params={"grant_type": "client_credentials", "scope": "audit"},
-            headers={"Authorization": self.basic_header, "Accept": "application/json"},
+    def _token_request(self) -> httpx.Request:
+        headers = {"Authorization": self.basic_header, "Accept": "application/json"}
+        if self.method == "GET":
+            return httpx.Request("GET", self.token_url, params=TOKEN_QUERY, headers=headers)
+        return httpx.Request(
+            "POST", self.token_url, params=TOKEN_QUERY, data=TOKEN_QUERY, headers=headers
         )
-        if response.status_code == 429 or response.status_code >= 500:
+
+    def _renew(self):
+        response = yield self._token_request()
+        status = response.status_code
+        if self.method == "GET" and 400 <= status < 500 and status not in (401, 403, 429):
+            self.method = "POST"
+            response = yield self._token_request()
+            status = response.status_code
+        where = f"{self.describe} token endpoint ({self.method} {self.token_url})"
+        if status == 429 or status >= 500:
             raise VendorTransientError(
-                f"token endpoint HTTP {response.status_code} with {describe_body(response)}",
+                f"token endpoint HTTP {status} with {describe_body(response)}",
                 retry_after_seconds(response),
             )
-        if response.status_code != 200:
+        if status in (401, 403) or (status == 400 and error_name(json_or_none(response))):
             raise VendorAuthError(
-                f"{self.describe} refused the credentials (token endpoint HTTP "
-                f"{response.status_code}: {describe_body(response)}). {SPEC.help['client_id']}"
+                f"{self.describe} refused the credentials (token endpoint HTTP {status}: "
+                f"{describe_body(response)}). {SPEC.help['client_id']}"
             )
+        if status != 200 or is_html(response):
+            raise VendorRequestError(
+                f"{where} answered HTTP {status} with {describe_body(response)}. {self.hint}",
+                status,
+            )
+        body = json_or_none(response)
+        if body is None:
+            raise VendorTransientError("the token endpoint's answer was not valid JSON")
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise VendorDataError(f"{where} answered without an access_token")
         try:
-            body = response.json()
-            self.token = body["access_token"]
             lifetime = float(body.get("expires_in") or 3599)
-        except (ValueError, KeyError, TypeError):
-            raise VendorTransientError("the token endpoint answered without a token") from None
+        except (TypeError, ValueError):
+            lifetime = 3599.0
+        self.token = token
         margin = 60.0 if lifetime > 120 else lifetime / 2
         self.renew_at = time.monotonic() + lifetime - margin
 
@@ -99,16 +140,14 @@ class DomoConnector(Connector):
 
     def client(self) -> VendorClient:
         secrets = self.source.secrets
-        return VendorClient(
-            base_url=self.source.base_url,
-            describe=self.describe,
+        return self.vendor_client(
             auth=DomoToken(
                 token_url=f"{self.source.base_url}/oauth/token",
                 client_id=secrets["client_id"],
                 client_secret=secrets["client_secret"],
                 describe=self.describe,
-            ),
-            auth_hint=self.auth_hint(),
+                hint=self.request_hint(),
+            )
         )
 
     def pages(self, client: VendorClient) -> Iterator[Page]:
@@ -130,8 +169,11 @@ class DomoConnector(Connector):
                         "offset": offset,
                     },
                 )
+                if isinstance(rows, dict) and "time" in rows:
+                    rows = [rows]  # the documents' sample answer: one bare record
                 if not isinstance(rows, list):
-                    raise VendorDataError(f"{self.describe} answered without a list of records")
+                    problem = error_message(rows) or "no list of records"
+                    raise VendorDataError(f"{self.describe} answered with {problem}")
                 if (rows and rows == previous) or offset > MAX_OFFSET:
                     raise VendorDataError(
                         f"{self.describe} kept answering the same page: stopping instead of looping"

@@ -15,8 +15,8 @@ from datetime import timedelta
 from activity.connectors.base import Connector
 from activity.connectors.spec import VendorSpec
 from activity.models import UserActivitySnapshot
-from activity.sync.errors import VendorDataError
-from activity.sync.http import VendorClient
+from activity.sync.errors import VendorDataError, VendorRequestError
+from activity.sync.http import VendorClient, error_message
 from activity.sync.records import DownloadFacts, NormalizedEvent, Page
 from activity.sync.values import iso_z, parse_vendor_time, required_str
 
@@ -45,35 +45,42 @@ class LightdashConnector(Connector):
 
     def client(self) -> VendorClient:
         token = self.source.secrets["token"]
+        # Service-account tokens take Bearer; personal access tokens take ApiKey.
         scheme = "Bearer" if token.startswith("ldsvc_") else "ApiKey"
-        return VendorClient(
-            base_url=self.source.base_url,
-            describe=self.describe,
-            headers={"Authorization": f"{scheme} {token}"},
-            auth_hint=self.auth_hint(),
-        )
+        return self.vendor_client(headers={"Authorization": f"{scheme} {token}"})
 
     def pages(self, client: VendorClient) -> Iterator[Page]:
         yield from self._user_activity(client)
         page_size = self.int_param("page_size", 1000, low=1, high=MAX_PAGE_SIZE)
 
-        def fetch(page_number: int | None) -> tuple[list, int | None]:
-            page_number = page_number or 1
-            body = client.request(
-                "GET",
-                f"{self.base_path}/download-activity",
-                params={"page": page_number, "pageSize": page_size},
-            )
+        def fetch(offset: int | None) -> tuple[list, int | None]:
+            nonlocal page_size
+            offset = offset or 0
+            while True:
+                # Rounding down re-reads a few rows (duplicates) rather than skipping any.
+                page_number = offset // page_size + 1
+                try:
+                    body = client.request(
+                        "GET",
+                        f"{self.base_path}/download-activity",
+                        params={"page": page_number, "pageSize": page_size},
+                    )
+                    break
+                except VendorRequestError as problem:
+                    if problem.name != "PaginationError" or page_size == 1:
+                        raise
+                    page_size //= 2
             results = _results(body, self.describe)
             rows = results.get("data")
             pagination = results.get("pagination") or {}
             if not isinstance(rows, list):
                 raise VendorDataError(f"{self.describe} answered without a list of downloads")
+            # nextCursor and the totals are not needed: only a full page can have a next one.
             total = pagination.get("totalResults")
             more = len(rows) >= page_size or (
                 isinstance(total, int | float) and page_number * page_size < total
             )
-            return rows, page_number + 1 if more else None
+            return rows, page_number * page_size if more else None
 
         yield from self.walk_newest_first("downloads", fetch, resumable=True)
 
@@ -116,6 +123,9 @@ class LightdashConnector(Connector):
 
 
 def _results(body: object, describe: str) -> dict:
+    """The ``results`` of Lightdash's ``{"status": "ok", "results": ...}`` envelope."""
+    if isinstance(body, dict) and body.get("status") == "error":
+        raise VendorDataError(f"{describe} answered with an error: {error_message(body)}")
     if not isinstance(body, dict) or not isinstance(body.get("results"), dict):
         raise VendorDataError(f"{describe} answered without a results object")
     return body["results"]

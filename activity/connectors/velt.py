@@ -46,19 +46,16 @@ class VeltConnector(Connector):
 
     def client(self) -> VendorClient:
         secrets = self.source.secrets
-        return VendorClient(
-            base_url=self.source.base_url,
-            describe=self.describe,
+        return self.vendor_client(
             headers={
                 "x-velt-api-key": secrets["api_key"],
                 "x-velt-auth-token": secrets["auth_token"],
             },
-            auth_hint=self.auth_hint(),
             check_body=self.check_body,
         )
 
-    def check_body(self, body: Any) -> None:
-        """Velt may answer HTTP 200 with an error envelope."""
+    def check_body(self, body: Any, http_status: int) -> None:
+        """Velt's error envelope decides, whatever the HTTP status (it may even be 200)."""
         error = body.get("error") if isinstance(body, dict) else None
         if not isinstance(error, dict):
             return
@@ -68,8 +65,13 @@ class VeltConnector(Connector):
                 f"{self.describe} refused the credentials ({status}: {message}). {self.auth_hint()}"
             )
         if status in TRANSIENT_STATUSES:
-            raise VendorTransientError(f"{status}: {message}")
-        raise VendorRequestError(f"{self.describe} refused the request ({status}: {message})")
+            raise VendorTransientError(f"HTTP {http_status} with {status}: {message}")
+        raise VendorRequestError(
+            f"{self.describe} refused the request (HTTP {http_status}, {status}: {message}). "
+            f"{self.request_hint()}",
+            http_status,
+            status,
+        )
 
     def pages(self, client: VendorClient) -> Iterator[Page]:
         query = {
@@ -87,9 +89,11 @@ class VeltConnector(Connector):
                 json={"data": {**query, "pageToken": token}} if token else {"data": query},
             )
             result = body.get("result") if isinstance(body, dict) else None
-            if not isinstance(result, dict) or not isinstance(result.get("data", []), list):
+            rows = result.get("data") if isinstance(result, dict) else None
+            if not isinstance(rows, list | None) or not isinstance(result, dict):
                 raise VendorDataError(f"{self.describe} answered without a result list")
-            return result.get("data") or [], result.get("pageToken") or None
+            # A missing, null or empty token ends the walk.
+            return rows or [], result.get("pageToken") or None
 
         yield from self.walk_newest_first("activities", fetch, resumable=False)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from activity.simulator.data import (
     AGENTS,
     DATAFOLD_ACTIONS,
@@ -87,13 +89,26 @@ def domo(feed: Feed, ident: int, time_us: int, pick: int, _key: str) -> dict:
         "objectId": str(600_000_000 + pick % 300),
         "objectType": object_type,
         "additionalComment": f"{first} {last} {text.lower()} {name}.",
-        "time": time_us // 1_000_000 * 1000,  # epoch ms, whole seconds
+        "time": _domo_time(time_us // 1_000_000, ident),
         "eventText": text,
         "device": "desktop" if pick % 4 else "mobile",
         "browserDetails": AGENTS[pick % len(AGENTS)],
         "ipAddress": f"50.207.241.{pick % 250}",
         "actionType": action,
     }
+
+
+def _domo_time(seconds: int, ident: int) -> int | str:
+    """Epoch ms mostly; the documents' zone-less AM/PM form, numeric strings and ISO too."""
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    forms = (
+        seconds * 1000,
+        seconds * 1000,
+        str(seconds * 1000),
+        moment.strftime("%Y-%m-%d %I:%M:%S %p"),
+        moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    return forms[ident % len(forms)]
 
 
 def velt(feed: Feed, ident: int, time_us: int, pick: int, api_key: str) -> dict:

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 LIGHTDASH_MAX_PAGE_SIZE = 2500
 DOMO_MAX_LIMIT = 1000
 VELT_TOKEN_LIFETIME = 600.0
+# Settings a test may put on a simulator to play documented variations (read with getattr):
+#   lightdash_max_page_size: an instance's LIGHTDASH_QUERY_MAX_PAGE_SIZE (default 2500);
+#   datafold_max_window: a timedelta; longer windows answer 422 (the real maximum is unknown);
+#   domo_token_methods: the methods the token endpoint accepts (default GET and POST);
+#   domo_bare_single: answer a one-record page as the bare object the documents show.
 
 
 @dataclass
@@ -78,7 +83,8 @@ def lightdash(sim: VendorSimulator, call: Call) -> Answer:
     if rest not in ("", "download-activity"):
         return lightdash_error(404, "NotFoundError", "Route not found")
     if rest == "download-activity":
-        size_error = _lightdash_page_size(call.query)
+        most = getattr(sim, "lightdash_max_page_size", LIGHTDASH_MAX_PAGE_SIZE)
+        size_error = _lightdash_page_size(call.query, most)
         if isinstance(size_error, Answer):
             return size_error
     if project != sim.params["lightdash"]["project_uuid"]:
@@ -88,7 +94,7 @@ def lightdash(sim: VendorSimulator, call: Call) -> Answer:
     return _lightdash_downloads(sim, call, size_error)
 
 
-def _lightdash_page_size(query: dict[str, str]) -> int | Answer:
+def _lightdash_page_size(query: dict[str, str], most: int) -> int | Answer:
     raw = query.get("pageSize")
     try:
         size = float(raw) if raw is not None else None
@@ -96,10 +102,8 @@ def _lightdash_page_size(query: dict[str, str]) -> int | Answer:
         size = None
     if size is None:
         return lightdash_error(422, "ValidateError", "pageSize is required and must be a number")
-    if size < 1 or size > LIGHTDASH_MAX_PAGE_SIZE:
-        return lightdash_error(
-            422, "PaginationError", f"pageSize must be between 1 and {LIGHTDASH_MAX_PAGE_SIZE}"
-        )
+    if size < 1 or size > most:
+        return lightdash_error(422, "PaginationError", f"pageSize must be between 1 and {most}")
     return int(size)
 
 
@@ -191,6 +195,9 @@ def datafold(sim: VendorSimulator, call: Call) -> Answer:
             return _validation(name, "Input should be a valid datetime", "datetime_parsing")
     if bounds["start_date"] > bounds["end_date"]:
         return _validation("start_date", "start_date must be before end_date", "value_error")
+    most = getattr(sim, "datafold_max_window", None)
+    if most is not None and bounds["end_date"] - bounds["start_date"] > most:
+        return _validation("end_date", f"the range may span at most {most}", "value_error")
     feed = sim.feeds["datafold"]
     keys = feed.keys_between(_us(bounds["start_date"]), _us(bounds["end_date"]))
     return Answer(200, {"logs": [sim.record("datafold", key) for key in keys]})
@@ -232,7 +239,10 @@ def domo(sim: VendorSimulator, call: Call) -> Answer:
     if limit > DOMO_MAX_LIMIT or limit < 1 or offset < 0:
         return _domo_bad_request(call.path, f"limit must be between 1 and {DOMO_MAX_LIMIT}")
     keys = sim.feeds["domo"].keys_between(start * 1000, end * 1000)[::-1]  # newest first
-    return Answer(200, [sim.record("domo", key) for key in keys[offset : offset + limit]])
+    rows = [sim.record("domo", key) for key in keys[offset : offset + limit]]
+    if len(rows) == 1 and getattr(sim, "domo_bare_single", False):
+        return Answer(200, rows[0])
+    return Answer(200, rows)
 
 
 def _domo_bad_request(path: str, message: str) -> Answer:
@@ -252,6 +262,17 @@ def _domo_token(sim: VendorSimulator, call: Call) -> Answer:
     expected = base64.b64encode(
         f"{sim.secrets['domo']['client_id']}:{sim.secrets['domo']['client_secret']}".encode()
     ).decode()
+    if call.method not in getattr(sim, "domo_token_methods", ("GET", "POST")):
+        return Answer(
+            405,
+            {
+                "status": 405,
+                "statusReason": "Method Not Allowed",
+                "path": call.path,
+                "message": f"Request method '{call.method}' not supported",
+                "toe": secrets.token_hex(8),
+            },
+        )
     form = dict(call.query)
     if call.method == "POST" and call.body:
         from urllib.parse import parse_qsl

@@ -14,18 +14,28 @@ class VendorAuthError(SyncError):
 class VendorRequestError(SyncError):
     """The vendor refused the request (another 4xx): a configuration or protocol problem."""
 
+    def __init__(self, message: str, status: int | None = None, name: str = ""):
+        super().__init__(message)
+        self.status = status  # the HTTP status, when there was one
+        self.name = name  # the vendor's error name or code (PaginationError, INVALID_ARGUMENT)
+
 
 class VendorUnavailable(SyncError):
     """The vendor kept failing (429, 5xx, timeouts, resets) past the retry budget."""
 
 
+class VendorTimeout(VendorUnavailable):
+    """The vendor did not answer in time, and the caller asked not to retry timeouts."""
+
+
 class VendorTransientError(Exception):
     """A failure worth retrying (raised inside the client's retry loop)."""
 
-    def __init__(self, reason: str, retry_after: float | None = None):
+    def __init__(self, reason: str, retry_after: float | None = None, *, timeout: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.timeout = timeout
 
 
 class VendorDataError(SyncError):

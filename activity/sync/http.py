@@ -16,6 +16,7 @@ from django.conf import settings
 from activity.sync.errors import (
     VendorAuthError,
     VendorRequestError,
+    VendorTimeout,
     VendorTransientError,
     VendorUnavailable,
 )
@@ -39,16 +40,29 @@ class RetryPolicy:
         return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
 
 
+def is_html(response: httpx.Response) -> bool:
+    """A web page where JSON was expected: usually a wrong base URL, a login page or a proxy."""
+    content_type = response.headers.get("content-type", "")
+    return "html" in content_type or response.content[:512].lstrip()[:1] == b"<"
+
+
 def describe_body(response: httpx.Response) -> str:
     """A short, safe description of an error body in any vendor's shape (or HTML)."""
-    content_type = response.headers.get("content-type", "")
-    if "html" in content_type or response.text.lstrip().startswith("<"):
+    if is_html(response):
         return "an HTML error page"
     try:
         body = response.json()
     except ValueError:
         return response.text[:200] or "an empty body"
     return error_message(body) or json.dumps(body)[:200]
+
+
+def error_name(body: Any) -> str:
+    """The vendor's error code: Lightdash ``error.name``, Velt ``error.status``, OAuth ``error``."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("name") or error.get("status") or "")
+    return error if isinstance(error, str) else ""
 
 
 def error_message(body: Any) -> str | None:
@@ -70,8 +84,9 @@ def error_message(body: Any) -> str | None:
             for item in detail
             if isinstance(item, dict)
         )
-    if body.get("message"):  # Domo gateway
-        return str(body["message"])
+    if body.get("message"):  # Domo gateway {"status", "statusReason", "path", "message", "toe"}
+        reason = body.get("statusReason")
+        return f"{reason}: {body['message']}" if reason else str(body["message"])
     return None
 
 
@@ -92,8 +107,11 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 class VendorClient:
     """Sends requests to one source's vendor and returns parsed JSON, or raises a SyncError.
 
-    ``check_body`` lets a connector reject a 200 answer that carries an error envelope; it
-    raises ``VendorTransientError`` to have it retried like a 5xx.
+    ``check_body(body, status)`` lets a connector read an error envelope in a 2xx or 4xx
+    answer (vendors that put their own code in the body): it raises ``VendorTransientError``
+    to have the request retried like a 5xx, or a ``SyncError``; returning lets the HTTP
+    status decide. ``auth_hint`` and ``request_hint`` end the messages of refused
+    credentials and refused requests.
     """
 
     def __init__(
@@ -104,13 +122,15 @@ class VendorClient:
         auth: httpx.Auth | None = None,
         headers: dict[str, str] | None = None,
         auth_hint: str = "",
-        check_body: Callable[[Any], None] | None = None,
+        request_hint: str = "",
+        check_body: Callable[[Any, int], None] | None = None,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.policy = policy or RetryPolicy.from_settings()
         self.describe = describe
         self.auth_hint = auth_hint
+        self.request_hint = request_hint
         self.check_body = check_body
         self.sleep = sleep
         self.http = httpx.Client(
@@ -130,12 +150,19 @@ class VendorClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def request(self, method: str, path: str, **kwargs) -> Any:
+    def request(self, method: str, path: str, *, retry_timeouts: bool = True, **kwargs) -> Any:
+        """Send one request, retrying transient failures; with ``retry_timeouts=False`` a
+        timeout raises ``VendorTimeout`` at once (for callers that can ask for less)."""
         waited = 0.0
         for attempt in range(1, self.policy.max_attempts + 1):
             try:
                 return self._attempt(method, path, **kwargs)
             except VendorTransientError as problem:
+                if problem.timeout and not retry_timeouts:
+                    raise VendorTimeout(
+                        f"{self.describe} did not answer {method} {path} within "
+                        f"{self.policy.timeout:.0f}s"
+                    ) from None
                 delay = (
                     problem.retry_after
                     if problem.retry_after is not None
@@ -154,10 +181,11 @@ class VendorClient:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.TimeoutException:
-            raise VendorTransientError("the request timed out") from None
+            raise VendorTransientError("the request timed out", timeout=True) from None
         except httpx.TransportError as error:
             raise VendorTransientError(f"connection problem ({type(error).__name__})") from None
         status = response.status_code
+        where = f"{method} {response.request.url.path}"
         if status in (401, 403):
             raise VendorAuthError(
                 f"{self.describe} refused the credentials (HTTP {status}: "
@@ -167,15 +195,41 @@ class VendorClient:
             raise VendorTransientError(
                 f"HTTP {status} with {describe_body(response)}", retry_after_seconds(response)
             )
-        if status >= 300:
+        if 300 <= status < 400:
+            location = response.headers.get("location") or "another address"
             raise VendorRequestError(
-                f"{self.describe} refused the request {method} {response.request.url.path} "
-                f"(HTTP {status}: {describe_body(response)})"
+                f"{self.describe} redirected {where} to {location} (HTTP {status}). "
+                f"{self.request_hint}".strip(),
+                status,
+            )
+        if status >= 400:
+            body = json_or_none(response)
+            if self.check_body and body is not None:
+                self.check_body(body, status)
+            raise VendorRequestError(
+                f"{self.describe} refused the request {where} (HTTP {status}: "
+                f"{describe_body(response)}). {self.request_hint}".strip(),
+                status,
+                error_name(body),
+            )
+        if is_html(response):
+            raise VendorRequestError(
+                f"{self.describe} answered {where} with an HTML page instead of JSON "
+                f"(HTTP {status}). {self.request_hint}".strip(),
+                status,
             )
         try:
             body = response.json()
         except ValueError:
             raise VendorTransientError("the answer was not valid JSON (truncated?)") from None
         if self.check_body:
-            self.check_body(body)
+            self.check_body(body, status)
         return body
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    """The parsed body, or ``None`` when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from activity.sync.errors import RecordError
 
 _EPOCH_MS_THRESHOLD = 100_000_000_000  # numbers above this are milliseconds (after 1973)
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
+_UTC_SUFFIX = re.compile(r"\s+(UTC|GMT)$", re.IGNORECASE)
 _TWELVE_HOUR_FORMATS = ("%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d %I:%M %p", "%m/%d/%Y %I:%M:%S %p")
 
 
@@ -16,7 +18,8 @@ def parse_vendor_time(value: object) -> datetime:
     """Parse a vendor timestamp in any of the formats seen in the wild; zone-less means UTC.
 
     Accepts epoch seconds or milliseconds (numbers or numeric strings), ISO 8601 with ``T``
-    or a space, with or without fraction and offset, and ``2017-12-13 10:57:35 PM``.
+    or a space, with or without fraction and offset (or a trailing ``UTC``/``GMT``),
+    ``2017-12-13 10:57:35 PM`` and RFC 2822 dates (``Tue, 07 Nov 2023 05:31:56 GMT``).
     """
     if isinstance(value, bool) or value is None:
         raise RecordError(f"timestamp {value!r} is not a time")
@@ -27,21 +30,28 @@ def parse_vendor_time(value: object) -> datetime:
     text = value.strip()
     if _NUMERIC.match(text):
         return _from_epoch(float(text))
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        parsed = None
-        for fmt in _TWELVE_HOUR_FORMATS:
-            try:
-                parsed = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-        if parsed is None:
-            raise RecordError(f"timestamp {value!r} is in no known format") from None
+    parsed = _parse_text(_UTC_SUFFIX.sub("", text))
+    if parsed is None:
+        raise RecordError(f"timestamp {value!r} is in no known format")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def _parse_text(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for fmt in _TWELVE_HOUR_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _from_epoch(number: float) -> datetime:

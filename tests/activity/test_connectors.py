@@ -14,6 +14,7 @@ from activity.connectors.domo import DomoConnector, _ranked
 from activity.connectors.lightdash import LightdashConnector
 from activity.connectors.velt import VeltConnector, render_message
 from activity.models import Source
+from activity.sync.http import error_message, error_name
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -108,3 +109,86 @@ def test_velt_activity_renders_its_message_and_never_keeps_the_api_key():
 )
 def test_velt_templates_with_missing_variables_keep_their_placeholder(template, data, expected):
     assert render_message(template, data) == expected
+
+
+def test_lightdash_unknown_file_type_and_half_named_user_are_kept_as_sent():
+    rows = fixture("lightdash/download_activity_page.json")["results"]["data"]
+    event = connector(LightdashConnector, "lightdash").parse(rows[2])
+    assert event.download.file_type == "parquet"
+    assert event.download.query_context == "mcp.run_sql"
+    assert event.actor_name == "Ada"
+    assert event.occurred_at == datetime(2026, 11, 20, 10, 15, 29, 999000, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_lightdash_user_activity_counts_as_strings_and_a_null_percentage_are_stored():
+    from activity.sync.store import snapshot_save
+
+    document = fixture("lightdash/user_activity.json")["results"]
+    source = Source(vendor="lightdash", name="ld", base_url="https://example.test")
+    source.secrets = {"token": "ldpat_x"}
+    source.save()
+    snapshot = snapshot_save(source=source, document=document)
+    assert (snapshot.number_users, snapshot.number_viewers) == (12, 5)
+    assert snapshot.number_interactive_viewers == 3
+    assert snapshot.weekly_querying_users_percent is None
+    assert json.loads(snapshot.raw)["chartViews"][0]["slug"] == "revenue"
+
+
+def test_datafold_nulls_ints_nested_payloads_and_every_timestamp_form():
+    logs = fixture("datafold/audit_logs.json")["logs"]
+    parser = connector(DatafoldConnector, "datafold")
+    events = [parser.parse(log) for log in logs[2:]]
+    moment = datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)
+    assert [event.occurred_at for event in events] == [
+        moment,
+        moment,
+        moment.replace(microsecond=500000),
+        moment.replace(microsecond=500000),
+    ]
+    assert (events[0].actor_id, events[0].object_id) == (9, 7)
+    assert events[0].raw["payload"]["diff"]["options"] == {"sample": True}
+    assert events[1].actor_email is None and events[1].summary == "GET /api/v1/audit_logs"
+
+
+def test_domo_time_as_epoch_ms_numeric_string_iso_or_am_pm_gives_one_key():
+    rows = fixture("domo/audit.json")
+    parser = connector(DomoConnector, "domo")
+    events = [parser.parse(row) for row in rows]
+    assert {event.occurred_at for event in events} == {
+        datetime(2017, 12, 13, 22, 57, 35, tzinfo=UTC)
+    }
+    assert len({event.external_id for event in events}) == 1
+
+
+def test_velt_custom_action_and_a_user_without_email_or_name():
+    record = fixture("velt/activities.json")["result"]["data"][1]
+    event = connector(VeltConnector, "velt").parse(record)
+    assert (event.action, event.object_type) == ("invoice.approved", "custom")
+    assert (event.actor_id, event.actor_name, event.actor_email) == ("user-2", None, None)
+    assert event.summary == "user-2 approved {{invoice.number}}"
+    assert event.raw["metadata"]["apiKey"] == "[redacted]"
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "code"),
+    [
+        ("lightdash/error_not_exists.json", "NotExistsError: Project not found", "NotExistsError"),
+        (
+            "domo/gateway_error.json",
+            "Unauthorized: Full authentication is required to access this resource",
+            "",
+        ),
+        ("domo/oauth_error.json", "invalid_token: Invalid access token: 3f1c", "invalid_token"),
+        (
+            "datafold/validation_error.json",
+            "body.start_date: Input should be a valid datetime",
+            "",
+        ),
+        ("velt/error.json", "PERMISSION_DENIED: Invalid API key.", "PERMISSION_DENIED"),
+    ],
+)
+def test_every_vendor_error_body_gives_a_readable_message(name, message, code):
+    body = fixture(name)
+    assert error_message(body) == message
+    assert error_name(body) == code
