@@ -138,10 +138,15 @@ class VendorSimulator:
         with self._lock:
             self.feeds[vendor].add(times)
 
-    def inject(self, vendor: str, fault: str, times: int = 1, **options: Any) -> None:
+    def inject(
+        self, vendor: str, fault: str, times: int = 1, *, after: int = 0, **options: Any
+    ) -> None:
+        """Play ``fault`` on the vendor's next ``times`` calls, once ``after`` calls went well
+        (Domo's token calls aside), so that a fault can strike mid-sync."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}: one of {sorted(FAULTS)}")
         with self._lock:
+            self._faults[vendor].extend([None] * after)
             for _ in range(times):
                 self._faults[vendor].append((fault, options))
 
@@ -325,6 +330,7 @@ class VendorSimulator:
             return handler.send(Answer(200, {"status": "ok"}))
         if rest == "faults" and method == "POST":
             options = {k: v for k, v in payload.items() if k not in ("vendor", "fault", "times")}
+            options["after"] = int(options.get("after", 0))
             self.inject(
                 payload["vendor"], payload["fault"], int(payload.get("times", 1)), **options
             )
