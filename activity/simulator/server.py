@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from activity.simulator.data import Feed, digest, person, stable_uuid
+from activity.simulator.hostile import is_hostile, make_hostile, make_user_activity_hostile
 from activity.simulator.records import ORGANIZATION_ID, build
 from activity.simulator.vendors import HANDLERS, Answer, Call, sign, unsign, velt_error
 
@@ -49,8 +50,10 @@ class VendorSimulator:
         now: datetime | None = None,
         domo_token_ttl: float = 3599,
         history_days: int = 60,
+        hostile: bool = False,
     ):
         self.seed = seed
+        self.hostile = hostile
         self.now = (now or datetime.now(UTC)).astimezone(UTC)
         self.domo_token_ttl = domo_token_ttl
         end_us = int(self.now.timestamp() * 1_000_000) - 60_000_000  # last event a minute ago
@@ -117,7 +120,10 @@ class VendorSimulator:
         return {"params": dict(self.params[vendor]), "secrets": dict(self.secrets[vendor])}
 
     def record(self, vendor: str, key: int) -> dict:
-        return build(self.feeds[vendor], key, self.secrets["velt"]["api_key"])
+        record = build(self.feeds[vendor], key, self.secrets["velt"]["api_key"])
+        if self.hostile and is_hostile(key):
+            return make_hostile(vendor, record, key)
+        return record
 
     def truth(self, vendor: str) -> list[dict]:
         """Every record the vendor serves now, oldest first."""
@@ -196,7 +202,7 @@ class VendorSimulator:
             return row
 
         days = [(day - timedelta(days=offset)) for offset in range(43)]
-        return {
+        document = {
             "numberUsers": users,
             "numberViewers": 30 + pick % 5,
             "numberInteractiveViewers": 12,
@@ -249,6 +255,7 @@ class VendorSimulator:
                 for i in range(20)
             ],
         }
+        return make_user_activity_hostile(document) if self.hostile else document
 
     # -- serving -----------------------------------------------------------------------------
     def answer(self, handler: _Handler, method: str) -> None:

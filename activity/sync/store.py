@@ -80,8 +80,8 @@ def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
     """Insert the events the source does not have yet; return how many were new.
 
     Atomic (the stage table empties on commit), and usually called inside the page's
-    transaction so the cursor moves with the rows. Duplicates (within the page or with stored events)
-    are dropped by ``ON CONFLICT DO NOTHING`` on the unique (source, external_id).
+    transaction so the cursor moves with the rows. Duplicates (within the page or with stored
+    events) are dropped by ``ON CONFLICT DO NOTHING`` on the unique (source, external_id).
     """
     if not events:
         return 0
