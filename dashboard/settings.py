@@ -136,6 +136,9 @@ STATICFILES_DIRS = [
     ("plotly", Path(plotly.__file__).parent / "package_data"),
 ]
 
+# purge_activity without --before keeps this many days of events (unset or 0: keep all).
+RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS") or 0)
+
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Content Security Policy: no inline script anywhere; everything is served from here.
