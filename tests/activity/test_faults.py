@@ -95,7 +95,14 @@ CASES = [
     ),
     Case("overlapping pages", "duplicates", CURSOR_VENDORS, EXACT, 3),
     Case("Domo token expires mid-sync", "domo_token_expire", ("domo",), EXACT, 1),
-    Case("Domo token expires on every call", "domo_token_expire", ("domo",), RECOVERS, 10_000),
+    Case(
+        "Domo token expires on every call",
+        "domo_token_expire",
+        ("domo",),
+        RECOVERS,
+        10_000,
+        error="refused the credentials",
+    ),
     Case("Velt error envelope with HTTP 200", "velt_error_200", ("velt",), EXACT, 2),
     Case(
         "Velt error envelope that does not stop",
