@@ -30,13 +30,17 @@ FIELDS = (
 FORMATS = ("jsonl", "csv")
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 CHUNK_SIZE = 2000
-# A spreadsheet treats a cell starting with these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet treats a cell starting with these as a formula, also after leading
+# whitespace (which it trims); a leading tab or carriage return can hide one too.
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+HIDING_PREFIXES = ("\t", "\r", "\n")
 
 
 def spreadsheet_safe(value: str) -> str:
     """Neutralize formula injection by prefixing a quote, as OWASP recommends."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    if value.startswith(HIDING_PREFIXES) or value.lstrip().startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def _row(event: ActivityEvent) -> dict:

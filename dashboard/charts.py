@@ -1,9 +1,14 @@
-"""Plotly figures built from selector rows; the page's script draws them (no inline script)."""
+"""Plotly figures built from selector rows; the page's script draws them (no inline script).
+
+Vendor text in labels is HTML-escaped: Plotly renders a subset of HTML in labels and hover
+text, and decodes entities, so escaped text shows as typed and never as markup.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
+from html import escape
 from urllib.parse import urlencode
 
 import plotly.graph_objects as go
@@ -73,7 +78,7 @@ def top_people(rows: list[tuple[str, int]]) -> str:
     rows = list(reversed(rows))
     trace = go.Bar(
         x=[events for _, events in rows],
-        y=[key.removeprefix("id:") for key, _ in rows],
+        y=[escape(key.removeprefix("id:")) for key, _ in rows],
         orientation="h",
         name="events",
     )
@@ -116,7 +121,7 @@ def lightdash_top_content(document: dict, key: str, title: str) -> str:
     rows = sorted(_rows(document, key), key=lambda row: _number(row.get("count")) or 0)[-10:]
     trace = go.Bar(
         x=[_number(row.get("count")) or 0 for row in rows],
-        y=[str(row.get("name", "")) for row in rows],
+        y=[escape(str(row.get("name", ""))) for row in rows],
         orientation="h",
         name="views",
     )

@@ -1,8 +1,23 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, register_converter
 
 from dashboard import views
+
+
+class AnyTextConverter:
+    """Like ``path`` but also across line breaks: person keys are vendor text."""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(AnyTextConverter, "anytext")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,7 +26,7 @@ urlpatterns = [
     path("activity/<int:pk>/", views.activity_detail, name="activity_detail"),
     path("downloads/", views.downloads, name="downloads"),
     path("users/", views.users, name="users"),
-    path("people/<path:key>/", views.person, name="person"),
+    path("people/<anytext:key>/", views.person, name="person"),
     path("sources/", views.sources, name="sources"),
     path("sources/<int:pk>/sync/", views.source_sync, name="source_sync"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

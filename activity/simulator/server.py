@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from activity.simulator.data import Feed, digest, person, stable_uuid
+from activity.simulator.hostile import is_hostile, make_hostile, make_user_activity_hostile
 from activity.simulator.records import ORGANIZATION_ID, build
 from activity.simulator.vendors import HANDLERS, Answer, Call, sign, unsign, velt_error
 
@@ -49,8 +50,10 @@ class VendorSimulator:
         now: datetime | None = None,
         domo_token_ttl: float = 3599,
         history_days: int = 60,
+        hostile: bool = False,
     ):
         self.seed = seed
+        self.hostile = hostile
         self.now = (now or datetime.now(UTC)).astimezone(UTC)
         self.domo_token_ttl = domo_token_ttl
         end_us = int(self.now.timestamp() * 1_000_000) - 60_000_000  # last event a minute ago
@@ -117,7 +120,10 @@ class VendorSimulator:
         return {"params": dict(self.params[vendor]), "secrets": dict(self.secrets[vendor])}
 
     def record(self, vendor: str, key: int) -> dict:
-        return build(self.feeds[vendor], key, self.secrets["velt"]["api_key"])
+        record = build(self.feeds[vendor], key, self.secrets["velt"]["api_key"])
+        if self.hostile and is_hostile(key):
+            return make_hostile(vendor, record, key)
+        return record
 
     def truth(self, vendor: str) -> list[dict]:
         """Every record the vendor serves now, oldest first."""
@@ -138,10 +144,15 @@ class VendorSimulator:
         with self._lock:
             self.feeds[vendor].add(times)
 
-    def inject(self, vendor: str, fault: str, times: int = 1, **options: Any) -> None:
+    def inject(
+        self, vendor: str, fault: str, times: int = 1, *, after: int = 0, **options: Any
+    ) -> None:
+        """Play ``fault`` on the vendor's next ``times`` calls, once ``after`` calls went well
+        (Domo's token calls aside), so that a fault can strike mid-sync."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}: one of {sorted(FAULTS)}")
         with self._lock:
+            self._faults[vendor].extend([None] * after)
             for _ in range(times):
                 self._faults[vendor].append((fault, options))
 
@@ -191,7 +202,7 @@ class VendorSimulator:
             return row
 
         days = [(day - timedelta(days=offset)) for offset in range(43)]
-        return {
+        document = {
             "numberUsers": users,
             "numberViewers": 30 + pick % 5,
             "numberInteractiveViewers": 12,
@@ -244,6 +255,7 @@ class VendorSimulator:
                 for i in range(20)
             ],
         }
+        return make_user_activity_hostile(document) if self.hostile else document
 
     # -- serving -----------------------------------------------------------------------------
     def answer(self, handler: _Handler, method: str) -> None:
@@ -325,6 +337,7 @@ class VendorSimulator:
             return handler.send(Answer(200, {"status": "ok"}))
         if rest == "faults" and method == "POST":
             options = {k: v for k, v in payload.items() if k not in ("vendor", "fault", "times")}
+            options["after"] = int(options.get("after", 0))
             self.inject(
                 payload["vendor"], payload["fault"], int(payload.get("times", 1)), **options
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -16,8 +17,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from activity.models import SyncRun
-from tests.activity.conftest import stored_records, truth_records
+from activity.models import ActivityEvent, SyncRun
+from tests.activity.conftest import canonical, stored_records, truth_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PROJECT = Path(__file__).resolve().parents[2]
@@ -74,21 +75,58 @@ def subprocess_env() -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
 
 
+KILLS = 24
+
+
+def started_run(source, after_pk: int, process: subprocess.Popen) -> SyncRun | None:
+    """The run the process started once it has committed a page (None if it ended first)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        run = (
+            SyncRun.objects.filter(source=source, pk__gt=after_pk, pages__gte=2)
+            .order_by("-pk")
+            .first()
+        )
+        if run:
+            return run
+        time.sleep(0.02)
+    return None
+
+
 def test_a_sync_killed_at_random_moments_resumes_without_loss_or_duplicates(simulator, source_for):
-    simulator.add_events("lightdash", 1400)
-    source = source_for(simulator, "lightdash", page_size="25")
-    simulator.inject("lightdash", "slow", times=10_000, seconds=0.03)
+    simulator.add_events("lightdash", 5400)  # 6,000 downloads, 150 pages
+    source = source_for(simulator, "lightdash", page_size="40")
+    simulator.inject("lightdash", "slow", times=100_000, seconds=0.01)
     command = [sys.executable, "manage.py", "sync_activity", source.name]
     randomness = random.Random(11)
-    for _ in range(4):
+    last_pk, killed_mid_sync = 0, 0
+    for _ in range(KILLS):
         process = subprocess.Popen(
             command, cwd=PROJECT, env=subprocess_env(), stdout=subprocess.DEVNULL
         )
-        time.sleep(randomness.uniform(1.0, 2.0))
+        run = started_run(source, last_pk, process)
+        # Somewhere inside a page: fetching, parsing, mid-transaction or committing.
+        time.sleep(randomness.uniform(0, 0.25))
         process.send_signal(signal.SIGKILL)
         process.wait()
+        if run is not None:
+            last_pk, killed_mid_sync = run.pk, killed_mid_sync + 1
+    assert killed_mid_sync >= KILLS // 2, "the sync ended before most kills"
+    assert ActivityEvent.objects.filter(source=source).count() < 6000, "nothing left to resume"
     finished = subprocess.run(
         command, cwd=PROJECT, env=subprocess_env(), capture_output=True, text=True, timeout=300
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
+    exported = subprocess.run(
+        [sys.executable, "manage.py", "export_activity", "--format", "jsonl"],
+        cwd=PROJECT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    rows = [json.loads(line)["raw"] for line in exported.stdout.splitlines()]
+    assert sorted(canonical(raw) for raw in rows) == truth_records(simulator, "lightdash")
+    assert len({raw["downloadUuid"] for raw in rows}) == len(rows) == 6000
     assert stored_records(source) == truth_records(simulator, "lightdash")

@@ -6,6 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connections
+from django.utils import timezone
 
 from activity.models import ActivityEvent, DailyActivity, Download
 from activity.rollups import rollups_rebuild
@@ -75,3 +77,47 @@ def test_purge_with_bad_input_exits_2_and_deletes_nothing(two_sources):
             purge(*args)
         assert error.value.returncode == 2
     assert ActivityEvent.objects.count() == 60
+
+
+def test_without_before_the_retention_setting_decides(settings, two_sources):
+    settings.RETENTION_DAYS = (timezone.now() - START).days - 9  # keeps the last ~20 days
+    output = purge()
+    cutoff = timezone.now() - timedelta(days=settings.RETENTION_DAYS)
+    expected = sum(1 for i in range(30) if START + timedelta(days=i) < cutoff) * 2
+    assert f"Deleted {expected} events" in output
+    assert not ActivityEvent.objects.filter(occurred_at__lt=cutoff).exists()
+    assert ActivityEvent.objects.count() == 60 - expected
+
+
+def test_without_before_or_retention_setting_it_refuses(settings, two_sources):
+    settings.RETENTION_DAYS = 0
+    with pytest.raises(CommandError, match="RETENTION_DAYS") as error:
+        purge()
+    assert error.value.returncode == 2
+    assert ActivityEvent.objects.count() == 60
+
+
+def test_the_batch_size_is_an_option(two_sources):
+    assert "Deleted 20 events" in purge("--before", "2026-01-11", "--batch-size", "3")
+    with pytest.raises(CommandError):
+        purge("--before", "2026-01-11", "--batch-size", "0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_batch_is_committed_on_its_own(two_sources):
+    """Short transactions: another session sees each batch gone before the purge ends."""
+    from activity.services.retention import events_purge
+
+    other = connections.create_connection("default")
+    seen = []
+
+    def look(total: int) -> None:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM activity_activityevent")
+            seen.append(cursor.fetchone()[0])
+
+    try:
+        events_purge(before=START + timedelta(days=5), batch_size=4, on_batch=look)
+    finally:
+        other.close()
+    assert seen == [56, 52, 50]

@@ -18,10 +18,19 @@ class Command(BaseCommand):
         parser.add_argument("--events", type=int, default=1000, help="Events per vendor.")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--domo-token-ttl", type=float, default=3599)
+        parser.add_argument(
+            "--hostile",
+            action="store_true",
+            help="Fill one record in three with hostile text (HTML, controls, formulas, nulls).",
+        )
 
-    def handle(self, *args, port, events, seed, domo_token_ttl, **options) -> None:
+    def handle(self, *args, port, events, seed, domo_token_ttl, hostile, **options) -> None:
         simulator = VendorSimulator(
-            events_per_vendor=events, seed=seed, port=port, domo_token_ttl=domo_token_ttl
+            events_per_vendor=events,
+            seed=seed,
+            port=port,
+            domo_token_ttl=domo_token_ttl,
+            hostile=hostile,
         )
         self.stdout.write(f"Serving {events:,} events per vendor at {simulator.base_url}")
         for vendor in VENDORS:
