@@ -139,9 +139,7 @@ STATICFILES_DIRS = [
 # purge_activity without --before keeps this many days of events (unset or 0: keep all).
 RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS") or 0)
 
-TASKS = {
-    "default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}
-}
+TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 # Content Security Policy: no inline script anywhere; everything is served from here.
 SECURE_CSP = {
