@@ -34,6 +34,7 @@ SPEC = VendorSpec(
 )
 MAX_PAGE_SIZE = 2500  # LIGHTDASH_QUERY_MAX_PAGE_SIZE's default; above it the API answers 422
 SNAPSHOT_EVERY = timedelta(hours=1)
+EMPTY_PAGE_ATTEMPTS = 4
 
 
 class LightdashConnector(Connector):
@@ -54,8 +55,22 @@ class LightdashConnector(Connector):
         page_size = self.int_param("page_size", 1000, low=1, high=MAX_PAGE_SIZE)
 
         def fetch(offset: int | None) -> tuple[list, int | None]:
+            # An empty page whose totals still promise rows is asked for again; moving on
+            # to the next page would skip whatever that page should have held.
+            for attempt in range(1, EMPTY_PAGE_ATTEMPTS + 1):
+                rows, next_offset = fetch_once(offset or 0)
+                if rows or next_offset is None:
+                    return rows, next_offset
+                if attempt < EMPTY_PAGE_ATTEMPTS:
+                    client.sleep(client.policy.backoff(attempt))
+            raise VendorDataError(
+                f"{self.describe} kept answering an empty page at row {offset or 0} while its "
+                "totals promise more rows: stopping without moving the mark (the next sync "
+                "resumes here)"
+            )
+
+        def fetch_once(offset: int) -> tuple[list, int | None]:
             nonlocal page_size
-            offset = offset or 0
             while True:
                 # Rounding down re-reads a few rows (duplicates) rather than skipping any.
                 page_number = offset // page_size + 1

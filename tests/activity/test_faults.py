@@ -23,10 +23,6 @@ RECOVERS = "failed clearly, then a later run completed"
 CURSOR_VENDORS = ("lightdash", "velt")
 ALL = ("lightdash", "datafold", "domo", "velt")
 LOOP_GUARD_SECONDS = 60
-LIGHTDASH_EMPTY_PAGE = (
-    "connector bug: an empty page whose pagination still promises more moves on to the next "
-    "page number, so the rows of the empty page are never read and the mark passes them"
-)
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,6 @@ CASES = [
         CURSOR_VENDORS,
         EXACT,
         1,
-        known_bug={"lightdash": LIGHTDASH_EMPTY_PAGE},
     ),
     Case(
         "empty pages with a cursor, forever",
@@ -81,8 +76,7 @@ CASES = [
         CURSOR_VENDORS,
         RECOVERS,
         10_000,
-        error="stopping instead of looping",
-        known_bug={"lightdash": LIGHTDASH_EMPTY_PAGE},
+        error="stop",
     ),
     # Lightdash is read by page number (the documented parameters), so only Velt has a cursor.
     Case(
