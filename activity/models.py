@@ -155,6 +155,10 @@ class ActivityEvent(models.Model):
             ),
             models.Index(fields=["actor_id", "occurred_at", "id"], name="event_actor_id_time"),
             models.Index(fields=["action", "occurred_at", "id"], name="event_action_time"),
+            models.Index(fields=["actor_name", "occurred_at", "id"], name="event_actor_name_time"),
+            models.Index(
+                fields=["object_type", "occurred_at", "id"], name="event_object_type_time"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -260,6 +264,7 @@ class DailyActor(models.Model):
                 fields=["day", "source", "actor_key"], name="daily_actor_day_source_actor"
             )
         ]
+        indexes = [models.Index(fields=["actor_key", "day"], name="daily_actor_key_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.actor_key}: {self.events}"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, Max, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -22,7 +24,12 @@ from activity.models import (
 from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
 
-FACET_BUDGET_MS = 150
+FACET_BUDGET_MS = 50
+TEXT_SEPARATOR = "\x1f"
+EVENT_TEXT_SQL = (
+    "(action || chr(31) || object_name || chr(31) || actor_name || chr(31) || actor_email"
+    " || chr(31) || summary)"
+)
 COUNT_LIMIT = 1000
 Facets = dict[str, list[tuple[str, int]]]
 
@@ -45,14 +52,11 @@ def event_list() -> QuerySet[ActivityEvent]:
 
 def facet_counts(queryset: QuerySet[ActivityEvent]) -> Facets | None:
     """Counts by vendor and by action within any filter, or None past the time budget."""
-
-    def count() -> Facets:
-        base = queryset.order_by()
-        vendors = base.values_list("source__vendor").annotate(n=Count("id")).order_by("-n")
-        actions = base.values_list("action").annotate(n=Count("id")).order_by("-n")[:10]
-        return {"vendor": list(vendors), "action": list(actions)}
-
-    return within_budget(count)
+    return within_budget(
+        lambda: _facets(
+            queryset.order_by().values_list("source_id", "action").annotate(n=Count("id"))
+        )
+    )
 
 
 def facet_counts_from_rollups(
@@ -75,9 +79,18 @@ def facet_counts_from_rollups(
         rows = rows.filter(source=source)
     if action:
         rows = rows.filter(action=action)
-    vendors = rows.values_list("source__vendor").annotate(n=Sum("events")).order_by("-n")
-    actions = rows.values_list("action").annotate(n=Sum("events")).order_by("-n")[:10]
-    return {"vendor": list(vendors), "action": list(actions)}
+    return _facets(rows.values_list("source_id", "action").annotate(n=Sum("events")))
+
+
+def _facets(rows) -> Facets:
+    """Vendor and top-10 action counts from one scan grouped by (source, action)."""
+    vendor_of = dict(Source.objects.values_list("pk", "vendor"))
+    vendors: Counter[str] = Counter()
+    actions: Counter[str] = Counter()
+    for source_id, action, n in rows:
+        vendors[vendor_of[source_id]] += n
+        actions[action] += n
+    return {"vendor": vendors.most_common(), "action": actions.most_common(10)}
 
 
 def within_budget(query):
@@ -150,6 +163,40 @@ def lightdash_snapshots(*, since: date) -> list[UserActivitySnapshot]:
 
 def latest_snapshot() -> UserActivitySnapshot | None:
     return UserActivitySnapshot.objects.select_related("source").order_by("-taken_at").first()
+
+
+def person_match(value: str) -> Q:
+    """Events of the person named by an email, a vendor user id or a display name.
+
+    Only the columns that hold the value at all take part: one equality is read in time order
+    straight off its (column, time, id) index, while an OR of three makes PostgreSQL collect and
+    sort every match. Three index probes find them; all three if none matches."""
+    value = value.strip()
+    candidates = [Q(actor_email=value.lower()), Q(actor_id=value), Q(actor_name=value)]
+    matching = [q for q in candidates if ActivityEvent.objects.filter(q).exists()] or candidates
+    match = Q()
+    for q in matching:
+        match |= q
+    return match
+
+
+def text_match(text: str) -> Q | RawSQL:
+    """Events whose action, object name, person or summary contains ``text`` (any case).
+
+    On PostgreSQL this is one ILIKE over the fields joined by a unit separator, the expression
+    of the trigram index from migration 0004; the separator never occurs in the search text, so
+    no match spans two fields."""
+    text = text.strip().replace(TEXT_SEPARATOR, "")
+    if connection.vendor != "postgresql":
+        fields = ["action", "object_name", "actor_name", "actor_email", "summary"]
+        match = Q()
+        for field in fields:
+            match |= Q(**{f"{field}__icontains": text})
+        return match
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return RawSQL(  # noqa: S611 (a fixed expression; the pattern is a parameter)
+        f"{EVENT_TEXT_SQL} ILIKE %s", (pattern,), output_field=BooleanField()
+    )
 
 
 # -- people -------------------------------------------------------------------------------
