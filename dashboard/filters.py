@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, Source, Vendor
+from activity.selectors import person_match
 from dashboard import params, selectors
 from dashboard.timezones import viewer_timezone
 
@@ -89,7 +90,7 @@ class ActivityFilter(TimeWindowFilterSet):
         form = WindowForm
 
     def filter_person(self, queryset, name, value):
-        return queryset.filter(selectors.person_match(value))
+        return queryset.filter(person_match(value))
 
     def filter_text(self, queryset, name, value):
         return queryset.filter(selectors.text_match(value)) if value.strip() else queryset

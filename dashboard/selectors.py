@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 from django.db.models import BooleanField, Count, Max, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncWeek
@@ -21,10 +21,10 @@ from activity.models import (
     SyncRun,
     UserActivitySnapshot,
 )
+from activity.selectors import within_budget
 from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
 
-FACET_BUDGET_MS = 50
 TEXT_SEPARATOR = "\x1f"
 EVENT_TEXT_SQL = (
     "(action || chr(31) || object_name || chr(31) || actor_name || chr(31) || actor_email"
@@ -93,19 +93,6 @@ def _facets(rows) -> Facets:
     return {"vendor": vendors.most_common(), "action": actions.most_common(10)}
 
 
-def within_budget(query):
-    """Run ``query()`` under a statement timeout on PostgreSQL; None if it runs out."""
-    if connection.vendor != "postgresql":
-        return query()
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL statement_timeout = {FACET_BUDGET_MS}")
-            return query()
-    except DatabaseError:
-        return None
-
-
 def download_list() -> QuerySet[Download]:
     return Download.objects.select_related("event", "source")
 
@@ -163,21 +150,6 @@ def lightdash_snapshots(*, since: date) -> list[UserActivitySnapshot]:
 
 def latest_snapshot() -> UserActivitySnapshot | None:
     return UserActivitySnapshot.objects.select_related("source").order_by("-taken_at").first()
-
-
-def person_match(value: str) -> Q:
-    """Events of the person named by an email, a vendor user id or a display name.
-
-    Only the columns that hold the value at all take part: one equality is read in time order
-    straight off its (column, time, id) index, while an OR of three makes PostgreSQL collect and
-    sort every match. Three index probes find them; all three if none matches."""
-    value = value.strip()
-    candidates = [Q(actor_email=value.lower()), Q(actor_id=value), Q(actor_name=value)]
-    matching = [q for q in candidates if ActivityEvent.objects.filter(q).exists()] or candidates
-    match = Q()
-    for q in matching:
-        match |= q
-    return match
 
 
 def text_match(text: str) -> Q | RawSQL:
