@@ -9,18 +9,22 @@ from datetime import date, timedelta
 from django.db import connection
 from django.db.models import BooleanField, Count, Max, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from activity.models import (
     ActivityEvent,
     DailyActivity,
     DailyActor,
+    DailyDownload,
+    DailyDownloader,
     Download,
     Source,
     SyncRun,
     UserActivitySnapshot,
+    WeeklyActor,
+    WeeklyDownloader,
 )
+from activity.rollups import week_of
 from activity.selectors import within_budget
 from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
@@ -110,6 +114,42 @@ def download_totals(queryset: QuerySet[Download]) -> dict[str, list[tuple[str, i
     return within_budget(totals)
 
 
+def download_totals_from_rollups(
+    *, since: date | None, until: date | None
+) -> dict[str, list[tuple[str, int]]]:
+    """The same totals from the rollups, for a filter of whole UTC days only: file types from
+    the daily rollup, people from whole weeks plus the days at either edge."""
+    types = DailyDownload.objects.all()
+    if since:
+        types = types.filter(day__gte=since)
+    if until:
+        types = types.filter(day__lte=until)
+    by_type = (
+        types.values_list("file_type").annotate(n=Sum("downloads")).order_by("-n", "file_type")
+    )
+    first_week = _first_monday(since) if since else None
+    end_week = week_of(until + timedelta(days=1)) if until else None  # weeks wholly before it
+    weekly = WeeklyDownloader.objects.all()
+    edges = Q(pk__in=[])
+    if first_week:
+        weekly = weekly.filter(week__gte=first_week)
+        edges |= Q(day__gte=since, day__lt=first_week)
+    if end_week:
+        weekly = weekly.filter(week__lt=end_week)
+        edges |= Q(day__gte=max(end_week, first_week or end_week), day__lte=until)
+    if first_week and end_week and end_week <= first_week:  # within one week: days only
+        weekly, edges = weekly.none(), Q(day__gte=since, day__lte=until)
+    people: Counter[str] = Counter()
+    for name, n in weekly.values_list("user_name").annotate(n=Sum("downloads")):
+        people[name] += n
+    for name, n in (
+        DailyDownloader.objects.filter(edges).values_list("user_name").annotate(n=Sum("downloads"))
+    ):
+        people[name] += n
+    top = sorted(people.items(), key=lambda item: (-item[1], item[0]))[:10]
+    return {"file_type": list(by_type), "person": top}
+
+
 # -- charts (from the daily rollups, never from raw events) ------------------------------
 def daily_events_by_vendor(*, since: date) -> list[tuple[date, str, int]]:
     return list(
@@ -121,22 +161,42 @@ def daily_events_by_vendor(*, since: date) -> list[tuple[date, str, int]]:
 
 
 def weekly_active_people(*, since: date) -> list[tuple[date, int]]:
-    return list(
-        DailyActor.objects.filter(day__gte=since)
-        .annotate(week=TruncWeek("day"))
+    """Distinct people per week (weeks start on Monday); the first week counts from ``since``."""
+    first_full = _first_monday(since)
+    rows = list(
+        WeeklyActor.objects.filter(week__gte=first_full)
         .values_list("week")
-        .annotate(people=Count("actor_key", distinct=True))
+        .annotate(people=Count("id"))
         .order_by("week")
     )
+    if first_full > since:
+        partial = DailyActor.objects.filter(day__gte=since, day__lt=first_full).aggregate(
+            people=Count("actor_key", distinct=True)
+        )["people"]
+        if partial:
+            rows.insert(0, (week_of(since), partial))
+    return rows
 
 
 def top_people(*, since: date, limit: int = 10) -> list[tuple[str, int]]:
-    return list(
-        DailyActor.objects.filter(day__gte=since)
-        .values_list("actor_key")
-        .annotate(events=Sum("events"))
-        .order_by("-events")[:limit]
-    )
+    """The most active people since ``since``: whole weeks from the weekly rollup, the days
+    before the first Monday from the daily one."""
+    first_full = _first_monday(since)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT actor_key, sum(events) FROM ("
+            f" SELECT actor_key, events FROM {WeeklyActor._meta.db_table} WHERE week >= %s"
+            " UNION ALL"
+            f" SELECT actor_key, events FROM {DailyActor._meta.db_table}"
+            " WHERE day >= %s AND day < %s"
+            ") AS counted GROUP BY actor_key ORDER BY 2 DESC, 1 LIMIT %s",
+            [first_full, since, first_full, limit],
+        )
+        return [(key, int(events)) for key, events in cursor.fetchall()]
+
+
+def _first_monday(day: date) -> date:
+    return day + timedelta(days=(7 - day.weekday()) % 7)
 
 
 def lightdash_snapshots(*, since: date) -> list[UserActivitySnapshot]:

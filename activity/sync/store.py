@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, Source, UserActivitySnapshot
-from activity.rollups import rollups_add
+from activity.rollups import download_rollups_add, rollups_add
 from activity.sync.records import NormalizedEvent
 from activity.sync.values import text
 
@@ -80,8 +80,8 @@ def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
     """Insert the events the source does not have yet; return how many were new.
 
     Atomic (the stage table empties on commit), and usually called inside the page's
-    transaction so the cursor moves with the rows. Duplicates (within the page or with stored events)
-    are dropped by ``ON CONFLICT DO NOTHING`` on the unique (source, external_id).
+    transaction so the cursor moves with the rows. Duplicates (within the page or with stored
+    events) are dropped by ``ON CONFLICT DO NOTHING`` on the unique (source, external_id).
     """
     if not events:
         return 0
@@ -102,6 +102,15 @@ def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
     ]
     if downloads:
         _insert_downloads(source, downloads)
+        download_rollups_add(
+            (
+                source.pk,
+                event.occurred_at,
+                text(event.download.file_type, 50),
+                text(event.download.user_name, 255),
+            )
+            for _, event in downloads
+        )
     return len(inserted)
 
 

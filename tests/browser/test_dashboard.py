@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_an_export_downloads_the_filtered_events(page, live_server):
     with page.expect_download() as download_info:
         page.get_by_role("link", name="JSONL").click()
     path = download_info.value.path()
-    lines = [json.loads(line) for line in open(path, encoding="utf-8")]
+    lines = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 130 and {line["vendor"] for line in lines} == {"domo"}
 
 
