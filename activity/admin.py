@@ -198,6 +198,7 @@ class DownloadAdmin(ReadOnlyAdmin):
     ordering = ["-downloaded_at", "-event_id"]
     paginator = CappedCountPaginator
     show_full_result_count = False
+    list_per_page = 50
 
 
 @admin.register(UserActivitySnapshot)
