@@ -61,14 +61,18 @@ def any_match(conditions: list[Q]) -> Q:
 BUDGET_MS = 50
 
 
-def within_budget(query, *, ms: int = BUDGET_MS):
-    """Run ``query()`` under a statement timeout on PostgreSQL; None if it runs out."""
+def within_budget(query, *, ms: int = BUDGET_MS, planner: dict[str, str] | None = None):
+    """Run ``query()`` under a statement timeout on PostgreSQL; None if it runs out.
+
+    ``planner`` settings (such as ``{"enable_bitmapscan": "off"}``) hold for that call only."""
     if connection.vendor != "postgresql":
         return query()
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL statement_timeout = {int(ms)}")
+                for name, value in (planner or {}).items():
+                    cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
             return query()
     except DatabaseError:
         return None

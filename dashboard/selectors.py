@@ -28,6 +28,8 @@ from activity.rollups import week_of
 from activity.selectors import within_budget
 from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
+from dashboard import params
+from dashboard.cursors import Cursor, KeysetPage, keyset_page
 
 TEXT_SEPARATOR = "\x1f"
 EVENT_TEXT_SQL = (
@@ -35,6 +37,7 @@ EVENT_TEXT_SQL = (
     " || chr(31) || summary)"
 )
 COUNT_LIMIT = 1000
+TEXT_SCAN_MS = 30
 Facets = dict[str, list[tuple[str, int]]]
 
 
@@ -48,6 +51,31 @@ def capped_count(queryset: QuerySet, limit: int = COUNT_LIMIT) -> CappedCount:
     """Count at most ``limit + 1`` rows: exact when small, "more than limit" otherwise."""
     value = queryset.order_by()[: limit + 1].count()
     return CappedCount(min(value, limit), value > limit)
+
+
+def capped_count_within_budget(queryset: QuerySet, limit: int = COUNT_LIMIT) -> CappedCount | None:
+    """``capped_count``, or None when even that would take longer than the time budget (a
+    filter that matches few events far apart)."""
+    return within_budget(lambda: capped_count(queryset, limit))
+
+
+def event_page(events: QuerySet[ActivityEvent], *, cursor: Cursor | None, text: bool) -> KeysetPage:
+    """One page of events, newest first.
+
+    A text search first reads newest-first through the (occurred_at, id) index, which stops
+    as soon as the page is full and so is quick for common words; if that runs past a short
+    budget the words are rare, and the trigram index finds them."""
+
+    def page() -> KeysetPage:
+        return keyset_page(
+            events, cursor=cursor, size=params.PAGE_SIZE, time_field="occurred_at", id_field="id"
+        )
+
+    if text:
+        found = within_budget(page, ms=TEXT_SCAN_MS, planner={"enable_bitmapscan": "off"})
+        if found is not None:
+            return found
+    return page()
 
 
 def event_list() -> QuerySet[ActivityEvent]:

@@ -57,10 +57,10 @@ def activity(request):
         return _bad_request(request, "dashboard/activity.html", context, str(error))
     events = filterset.qs
     context.update(
-        page=keyset_page(
-            events, cursor=cursor, size=params.PAGE_SIZE, time_field="occurred_at", id_field="id"
+        page=selectors.event_page(
+            events, cursor=cursor, text=bool(filterset.form.cleaned_data.get("q"))
         ),
-        count=selectors.capped_count(events),
+        count=selectors.capped_count_within_budget(events),
         facets=_activity_facets(filterset),
         export_formats=FORMATS,
     )
