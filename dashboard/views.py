@@ -56,11 +56,11 @@ def activity(request):
     except BadCursor as error:
         return _bad_request(request, "dashboard/activity.html", context, str(error))
     events = filterset.qs
+    text = bool(filterset.form.cleaned_data.get("q"))
+    page = selectors.event_page(events, cursor=cursor, text=text)
     context.update(
-        page=selectors.event_page(
-            events, cursor=cursor, text=bool(filterset.form.cleaned_data.get("q"))
-        ),
-        count=selectors.capped_count_within_budget(events),
+        page=page,
+        count=selectors.event_count(events, first_page=page if cursor is None else None),
         facets=_activity_facets(filterset),
         export_formats=FORMATS,
     )
