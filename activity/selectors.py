@@ -71,6 +71,8 @@ def within_budget(query, *, ms: int = BUDGET_MS, planner: dict[str, str] | None 
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL statement_timeout = {int(ms)}")
+                # Parallel workers make a cancelled statement take several times its budget.
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
                 for name, value in (planner or {}).items():
                     cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
             return query()

@@ -47,6 +47,9 @@ class KeysetPage:
     rows: list
     older: str | None
     newer: str | None
+    # Set when a time-bounded search stopped before filling the page: everything newer than
+    # this was searched, and ``older`` goes on from here.
+    searched_to: datetime | None = None
 
 
 def keyset_page(
@@ -75,6 +78,11 @@ def keyset_page(
         older=make(rows[-1], "older") if has_more_older else None,
         newer=make(rows[0], "newer") if has_newer else None,
     )
+
+
+def row_before(queryset, cursor: Cursor, *, time_field: str, id_field: str) -> RawSQL:
+    """The rows that sort before ``cursor`` newest first: ``(time, id) < (at, id)``."""
+    return _row_compare(queryset, time_field, id_field, "<", cursor)
 
 
 def _row_compare(queryset, time_field: str, id_field: str, op: str, cursor: Cursor) -> RawSQL:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Max, Q, QuerySet, Sum
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from activity.models import (
@@ -29,16 +29,12 @@ from activity.selectors import within_budget
 from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
 from dashboard import params
-from dashboard.cursors import Cursor, KeysetPage, keyset_page
+from dashboard.cursors import Cursor, KeysetPage, keyset_page, row_before
 
-TEXT_SEPARATOR = "\x1f"
-EVENT_TEXT_SQL = (
-    "(action || chr(31) || object_name || chr(31) || actor_name || chr(31) || actor_email"
-    " || chr(31) || summary)"
-)
 COUNT_LIMIT = 1000
 # Parts of the activity page's 100 ms; each part degrades on its own when it runs out.
-TEXT_SCAN_MS = 25
+SEARCH_BUDGET_MS = 60
+SEARCH_FIRST_WINDOW = timedelta(hours=6)
 COUNT_BUDGET_MS = 30
 FACET_BUDGET_MS = 40
 Facets = dict[str, list[tuple[str, int]]]
@@ -68,22 +64,81 @@ def event_count(
 
 
 def event_page(events: QuerySet[ActivityEvent], *, cursor: Cursor | None, text: bool) -> KeysetPage:
-    """One page of events, newest first.
+    """One page of events, newest first; a text search is time-bounded (``event_search_page``)."""
+    if (
+        text
+        and connection.vendor == "postgresql"
+        and (cursor is None or cursor.direction == "older")
+    ):
+        return event_search_page(events, cursor=cursor)
+    return _event_page(events, cursor)
 
-    A text search first reads newest-first through the (occurred_at, id) index, which stops
-    as soon as the page is full and so is quick for common words; if that runs past a short
-    budget the words are rare, and the trigram index finds them."""
 
-    def page() -> KeysetPage:
-        return keyset_page(
-            events, cursor=cursor, size=params.PAGE_SIZE, time_field="occurred_at", id_field="id"
+def search_is_countable(page: KeysetPage) -> bool:
+    """Whether a text search's count and facets are worth trying: on PostgreSQL only when its
+    first page is its only one (a search with more pages would need a read of every event)."""
+    return connection.vendor != "postgresql" or (page.older is None and page.newer is None)
+
+
+def _event_page(events: QuerySet[ActivityEvent], cursor: Cursor | None) -> KeysetPage:
+    return keyset_page(
+        events, cursor=cursor, size=params.PAGE_SIZE, time_field="occurred_at", id_field="id"
+    )
+
+
+def event_search_page(events: QuerySet[ActivityEvent], *, cursor: Cursor | None) -> KeysetPage:
+    """Free text, newest first, in windows of time that grow fourfold, within a time budget.
+
+    Each window reads the (occurred_at, id) index from its newest end and stops as soon as
+    the page is full, so common words cost little; rare words stop when the budget runs out,
+    and the page says how far back it searched, with an "older" link that carries on from
+    there. What it shows is exact: every match newer than that point. (No index serves an
+    arbitrary substring well: a trigram index spends longer on the common trigrams of the
+    text than this spends reading rows.)"""
+    size = params.PAGE_SIZE
+    oldest = newest_event_time(oldest=True)
+    if oldest is None:
+        return KeysetPage([], None, None)
+    end = cursor.at if cursor else newest_event_time()
+    upper = cursor
+    rows: list[ActivityEvent] = []
+    span = SEARCH_FIRST_WINDOW
+    deadline = time.monotonic() + SEARCH_BUDGET_MS / 1000
+    exhausted = False
+    while len(rows) <= size:
+        remaining = int((deadline - time.monotonic()) * 1000)
+        if remaining <= 0:
+            break
+        start = end - span
+        window = events.filter(occurred_at__gte=start) if start > oldest else events
+        if upper is not None:
+            window = window.filter(
+                row_before(window, upper, time_field="occurred_at", id_field="id")
+            )
+        need = size + 1 - len(rows)
+        found = within_budget(
+            lambda w=window, n=need: list(w.order_by("-occurred_at", "-id")[:n]), ms=remaining
         )
-
-    if text:
-        found = within_budget(page, ms=TEXT_SCAN_MS, planner={"enable_bitmapscan": "off"})
-        if found is not None:
-            return found
-    return page()
+        if found is None:
+            break
+        rows += found
+        if start <= oldest:
+            exhausted = True
+            break
+        end, span = start, span * 4
+        # Rows at exactly ``start`` were searched; (start, 0) sorts after every one of them.
+        upper = Cursor(start, 0, "older")
+    newer = Cursor(rows[0].occurred_at, rows[0].id, "newer").encode() if cursor and rows else None
+    if len(rows) > size:
+        rows = rows[:size]
+        older = Cursor(rows[-1].occurred_at, rows[-1].id, "older").encode()
+        return KeysetPage(rows, older, newer)
+    if exhausted:
+        return KeysetPage(rows, None, newer)
+    stop = upper or Cursor(end, 0, "older")
+    if upper is None:  # not even the first window finished: nothing was searched
+        stop = Cursor(end + timedelta(microseconds=1), 0, "older")
+    return KeysetPage(rows, stop.encode(), newer, searched_to=stop.at)
 
 
 def event_list() -> QuerySet[ActivityEvent]:
@@ -249,23 +304,13 @@ def latest_snapshot() -> UserActivitySnapshot | None:
     return UserActivitySnapshot.objects.select_related("source").order_by("-taken_at").first()
 
 
-def text_match(text: str) -> Q | RawSQL:
-    """Events whose action, object name, person or summary contains ``text`` (any case).
-
-    On PostgreSQL this is one ILIKE over the fields joined by a unit separator, the expression
-    of the trigram index from migration 0004; the separator never occurs in the search text, so
-    no match spans two fields."""
-    text = text.strip().replace(TEXT_SEPARATOR, "")
-    if connection.vendor != "postgresql":
-        fields = ["action", "object_name", "actor_name", "actor_email", "summary"]
-        match = Q()
-        for field in fields:
-            match |= Q(**{f"{field}__icontains": text})
-        return match
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return RawSQL(  # noqa: S611 (a fixed expression; the pattern is a parameter)
-        f"{EVENT_TEXT_SQL} ILIKE %s", (pattern,), output_field=BooleanField()
-    )
+def text_match(text: str) -> Q:
+    """Events whose action, object name, person or summary contains ``text`` (any case)."""
+    text = text.strip()
+    match = Q()
+    for field in ("action", "object_name", "actor_name", "actor_email", "summary"):
+        match |= Q(**{f"{field}__icontains": text})
+    return match
 
 
 # -- people -------------------------------------------------------------------------------
@@ -347,5 +392,7 @@ def source_health() -> list[SourceHealth]:
     return result
 
 
-def newest_event_time():
-    return ActivityEvent.objects.aggregate(newest=Max("occurred_at"))["newest"]
+def newest_event_time(*, oldest: bool = False):
+    """The time of the newest event (or the oldest), off the time index."""
+    order = "occurred_at" if oldest else "-occurred_at"
+    return ActivityEvent.objects.order_by(order).values_list("occurred_at", flat=True).first()

@@ -58,10 +58,13 @@ def activity(request):
     events = filterset.qs
     text = bool(filterset.form.cleaned_data.get("q"))
     page = selectors.event_page(events, cursor=cursor, text=text)
+    countable = not text or selectors.search_is_countable(page)
     context.update(
         page=page,
-        count=selectors.event_count(events, first_page=page if cursor is None else None),
-        facets=_activity_facets(filterset),
+        count=selectors.event_count(events, first_page=page if cursor is None else None)
+        if countable
+        else None,
+        facets=_activity_facets(filterset) if countable else None,
         export_formats=FORMATS,
     )
     return _render(request, "dashboard/activity.html", context)

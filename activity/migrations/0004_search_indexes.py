@@ -2,28 +2,6 @@
 
 from django.db import migrations, models
 
-# The activity log's free-text search (dashboard.selectors.text_match) is one ILIKE over this
-# expression; a trigram index makes it fast on PostgreSQL. SQLite scans, as it always did.
-TEXT_EXPRESSION = (
-    "(action || chr(31) || object_name || chr(31) || actor_name || chr(31) || actor_email"
-    " || chr(31) || summary)"
-)
-
-
-def create_text_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    schema_editor.execute(
-        "CREATE INDEX IF NOT EXISTS event_text_trgm ON activity_activityevent "
-        f"USING gin ({TEXT_EXPRESSION} gin_trgm_ops)"
-    )
-
-
-def drop_text_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP INDEX IF EXISTS event_text_trgm")
-
 
 class Migration(migrations.Migration):
 
@@ -44,5 +22,4 @@ class Migration(migrations.Migration):
             model_name='dailyactor',
             index=models.Index(fields=['actor_key', 'day'], name='daily_actor_key_day'),
         ),
-        migrations.RunPython(create_text_index, drop_text_index),
     ]

@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection  # noqa: F401 (read by skipif)
 from django.db.models import Count, Sum
 
 from activity.models import ActivityEvent, DailyActor, Download
 from activity.rollups import week_of
 from activity.selectors import person_match
 from dashboard import selectors
+from dashboard.cursors import Cursor
 
 from .conftest import NOW
 
@@ -71,3 +73,49 @@ def test_download_totals_from_rollups_match_a_count(data, since_days, until_days
     from_rollups = selectors.download_totals_from_rollups(since=since, until=until)
     assert dict(from_rollups["file_type"]) == dict(counted["file_type"])
     assert dict(from_rollups["person"]) == dict(counted["person"])
+
+
+def _search(text, cursor=None):
+    events = selectors.event_list().filter(selectors.text_match(text))
+    return selectors.event_page(events, cursor=cursor, text=True)
+
+
+def _all_pages(text):
+    seen, cursor = [], None
+    while True:
+        page = _search(text, cursor)
+        seen += [event.pk for event in page.rows]
+        if not page.older:
+            return seen, page
+        cursor = Cursor.decode(page.older)
+
+
+def test_a_text_search_pages_through_every_match_newest_first(data):
+    expected = list(
+        ActivityEvent.objects.filter(selectors.text_match("chart"))
+        .order_by("-occurred_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    seen, last = _all_pages("chart")
+    assert seen == expected and len(expected) > 50
+    assert last.searched_to is None
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the time bound is PostgreSQL's")
+def test_a_search_out_of_time_says_how_far_it_got_and_carries_on_from_there(data, monkeypatch):
+    expected = list(
+        ActivityEvent.objects.filter(selectors.text_match("person 3"))
+        .order_by("-occurred_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    monkeypatch.setattr(selectors, "SEARCH_BUDGET_MS", 0)
+    stopped = _search("person 3")
+    assert stopped.rows == [] and stopped.searched_to is not None and stopped.older
+    monkeypatch.setattr(selectors, "SEARCH_BUDGET_MS", 5000)
+    monkeypatch.setattr(selectors, "SEARCH_FIRST_WINDOW", timedelta(hours=1))
+    seen, cursor = [], Cursor.decode(stopped.older)
+    while cursor:
+        page = _search("person 3", cursor)
+        seen += [event.pk for event in page.rows]
+        cursor = Cursor.decode(page.older) if page.older else None
+    assert seen == expected and expected
