@@ -126,7 +126,7 @@ def event_search_page(events: QuerySet[ActivityEvent], *, cursor: Cursor | None)
             exhausted = True
             break
         end, span = start, span * 4
-        # Rows at exactly ``start`` were searched; (start, 0) sorts after every one of them.
+        # Rows at exactly ``start`` were searched; (start, 0) sorts below all of them.
         upper = Cursor(start, 0, "older")
     newer = Cursor(rows[0].occurred_at, rows[0].id, "newer").encode() if cursor and rows else None
     if len(rows) > size:
