@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
@@ -67,17 +68,34 @@ def within_budget(query, *, ms: int = BUDGET_MS, planner: dict[str, str] | None 
     ``planner`` settings (such as ``{"enable_bitmapscan": "off"}``) hold for that call only."""
     if connection.vendor != "postgresql":
         return query()
+    # Parallel workers make a cancelled statement take several times its budget.
+    settings = {
+        "statement_timeout": str(int(ms)),
+        "max_parallel_workers_per_gather": "0",
+        **(planner or {}),
+    }
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL statement_timeout = {int(ms)}")
-                # Parallel workers make a cancelled statement take several times its budget.
-                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-                for name, value in (planner or {}).items():
-                    cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
-            return query()
+            saved = _set_local(settings)
+            result = query()
+            # SET LOCAL lasts until the outer transaction ends, not the savepoint.
+            _set_local(saved)
+            return result
     except DatabaseError:
         return None
+
+
+def _set_local(settings: dict[str, str]) -> dict[str, str]:
+    """Apply ``settings`` for the current transaction; return the values they replaced."""
+    names = list(settings)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
+        saved = dict(zip(names, cursor.fetchone(), strict=True))
+        cursor.execute(
+            "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
+            [part for name in names for part in (name, settings[name])],
+        )
+    return saved
 
 
 def download_file_types() -> list[str]:
@@ -92,3 +110,12 @@ def download_file_types() -> list[str]:
             ") SELECT value FROM types WHERE value IS NOT NULL"
         )
         return [value for (value,) in cursor.fetchall()]
+
+
+def estimated_rows(queryset: QuerySet) -> int | None:
+    """PostgreSQL's estimate of how many rows ``queryset`` matches (None elsewhere): about a
+    millisecond, where counting a few million rows cannot even be cancelled on time."""
+    if connection.vendor != "postgresql":
+        return None
+    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])

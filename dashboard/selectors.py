@@ -25,7 +25,7 @@ from activity.models import (
     WeeklyDownloader,
 )
 from activity.rollups import week_of
-from activity.selectors import within_budget
+from activity.selectors import estimated_rows, within_budget
 from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
 from dashboard import params
@@ -37,6 +37,8 @@ SEARCH_BUDGET_MS = 60
 SEARCH_FIRST_WINDOW = timedelta(hours=6)
 COUNT_BUDGET_MS = 30
 FACET_BUDGET_MS = 40
+# Counting more rows than this does not fit the budget; the estimate says so up front.
+FACET_MAX_ROWS = 300_000
 Facets = dict[str, list[tuple[str, int]]]
 
 
@@ -147,6 +149,8 @@ def event_list() -> QuerySet[ActivityEvent]:
 
 def facet_counts(queryset: QuerySet[ActivityEvent]) -> Facets | None:
     """Counts by vendor and by action within any filter, or None past the time budget."""
+    if (estimated_rows(queryset) or 0) > FACET_MAX_ROWS:
+        return None
     return within_budget(
         ms=FACET_BUDGET_MS,
         query=lambda: _facets(
@@ -194,6 +198,9 @@ def download_list() -> QuerySet[Download]:
 
 
 def download_totals(queryset: QuerySet[Download]) -> dict[str, list[tuple[str, int]]] | None:
+    if (estimated_rows(queryset) or 0) > FACET_MAX_ROWS:
+        return None
+
     def totals():
         base = queryset.order_by()
         return {

@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection  # noqa: F401 (read by skipif)
+from django.db import connection
 from django.db.models import Count, Sum
 
 from activity.models import ActivityEvent, DailyActor, Download
 from activity.rollups import week_of
-from activity.selectors import person_match
+from activity.selectors import person_match, within_budget
 from dashboard import selectors
 from dashboard.cursors import Cursor
 
@@ -119,3 +119,18 @@ def test_a_search_out_of_time_says_how_far_it_got_and_carries_on_from_there(data
         seen += [event.pk for event in page.rows]
         cursor = Cursor.decode(page.older) if page.older else None
     assert seen == expected and expected
+
+
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="statement timeouts are PostgreSQL's"
+)
+def test_a_time_budget_ends_with_its_query(db):
+    def run(sql):
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
+
+    before = run("SHOW statement_timeout")
+    assert within_budget(lambda: run("SHOW statement_timeout"), ms=40) == "40ms"
+    assert within_budget(lambda: run("SELECT pg_sleep(0.3)"), ms=40) is None
+    assert run("SHOW statement_timeout") == before
