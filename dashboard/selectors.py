@@ -251,12 +251,17 @@ def download_totals_from_rollups(
 
 # -- charts (from the daily rollups, never from raw events) ------------------------------
 def daily_events_by_vendor(*, since: date) -> list[tuple[date, str, int]]:
-    return list(
+    vendor_of = dict(Source.objects.values_list("pk", "vendor"))
+    totals: Counter[tuple[date, str]] = Counter()
+    rows = (
         DailyActivity.objects.filter(day__gte=since)
-        .values_list("day", "source__vendor")
+        .values_list("day", "source_id")
         .annotate(events=Sum("events"))
-        .order_by("day", "source__vendor")
+        .order_by()
     )
+    for day, source_id, events in rows:
+        totals[day, vendor_of[source_id]] += events
+    return [(day, vendor, events) for (day, vendor), events in sorted(totals.items())]
 
 
 def weekly_active_people(*, since: date) -> list[tuple[date, int]]:
