@@ -5,11 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.html import format_html_join
 
 from activity.connectors import vendor_spec
 from activity.models import ActivityEvent, Download, Source, SyncRun, UserActivitySnapshot
 from activity.paginators import CappedCountPaginator
+from activity.selectors import any_match, download_file_types
 from activity.services.sources import SourceConfigError, validate_base_url, validate_keys
 from activity.tasks import sync_enqueue
 
@@ -156,24 +158,47 @@ class VendorFilter(admin.SimpleListFilter):
 class ActivityEventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "source", "actor_name", "actor_email", "action", "object_name"]
     list_filter = [VendorFilter, "source"]
-    # Exact-match lookups only: each one is served by an index on a large table.
-    search_fields = ["=actor_email", "=actor_id", "=action"]
+    search_fields = ["actor_email", "actor_id", "action"]
+    search_help_text = "An exact email, vendor user id or action."
     list_select_related = ["source"]
     ordering = ["-occurred_at", "-id"]
     paginator = CappedCountPaginator
     show_full_result_count = False
     list_per_page = 50
 
+    def get_search_results(self, request, queryset, search_term):
+        # Exact matches on indexed columns only (the admin's "=field" compares UPPER()s, which
+        # no index serves), and only on the columns that hold the term at all.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = any_match([Q(actor_email=term.lower()), Q(actor_id=term), Q(action=term)])
+        return queryset.filter(match), False
+
+
+class FileTypeFilter(admin.SimpleListFilter):
+    """The admin's own filter would SELECT DISTINCT over every download on each page view."""
+
+    title = "file type"
+    parameter_name = "file_type"
+
+    def lookups(self, request, model_admin):
+        return [(value, value) for value in download_file_types()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(file_type=self.value()) if self.value() else queryset
+
 
 @admin.register(Download)
 class DownloadAdmin(ReadOnlyAdmin):
     list_display = ["downloaded_at", "source", "user_name", "file_type", "query_context"]
-    list_filter = ["file_type", "source"]
+    list_filter = [FileTypeFilter, "source"]
     search_fields = ["=user_uuid", "=query_uuid", "=file_type", "=query_context"]
     list_select_related = ["source"]
     ordering = ["-downloaded_at", "-event_id"]
     paginator = CappedCountPaginator
     show_full_result_count = False
+    list_per_page = 50
 
 
 @admin.register(UserActivitySnapshot)

@@ -155,6 +155,10 @@ class ActivityEvent(models.Model):
             ),
             models.Index(fields=["actor_id", "occurred_at", "id"], name="event_actor_id_time"),
             models.Index(fields=["action", "occurred_at", "id"], name="event_action_time"),
+            models.Index(fields=["actor_name", "occurred_at", "id"], name="event_actor_name_time"),
+            models.Index(
+                fields=["object_type", "occurred_at", "id"], name="event_object_type_time"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -260,6 +264,77 @@ class DailyActor(models.Model):
                 fields=["day", "source", "actor_key"], name="daily_actor_day_source_actor"
             )
         ]
+        indexes = [models.Index(fields=["actor_key", "day"], name="daily_actor_key_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.actor_key}: {self.events}"
+
+
+class WeeklyActor(models.Model):
+    """Events per ISO week (its Monday, UTC) and person, across sources: a year of charts reads
+    52 rows per person here instead of one per day and source."""
+
+    week = models.DateField()
+    actor_key = models.CharField(max_length=300)
+    events = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["week", "actor_key"], name="weekly_actor_week_actor")
+        ]
+
+    def __str__(self) -> str:
+        return f"week of {self.week} {self.actor_key}: {self.events}"
+
+
+class DailyDownload(models.Model):
+    """Downloads per UTC day, source and file type: the download audit's file-type totals."""
+
+    day = models.DateField()
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, db_index=False)
+    file_type = models.CharField(max_length=50)
+    downloads = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "source", "file_type"], name="daily_download_day_source_type"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.file_type}: {self.downloads}"
+
+
+class DailyDownloader(models.Model):
+    """Downloads per UTC day and user name (all sources): the edges of a range of weeks."""
+
+    day = models.DateField()
+    user_name = models.CharField(max_length=255)
+    downloads = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "user_name"], name="daily_downloader_day_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.user_name}: {self.downloads}"
+
+
+class WeeklyDownloader(models.Model):
+    """Downloads per ISO week (its Monday) and user name: the download audit's person totals."""
+
+    week = models.DateField()
+    user_name = models.CharField(max_length=255)
+    downloads = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week", "user_name"], name="weekly_downloader_week_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"week of {self.week} {self.user_name}: {self.downloads}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
+from activity.selectors import within_budget
+
 COUNT_CAP = 10_000
 
 
@@ -16,7 +18,10 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: COUNT_CAP + 1].count()
+        # A filter that matches few rows can make even a capped count read the whole table;
+        # past the budget, say "more than the cap".
+        count = within_budget(lambda: self.object_list[: COUNT_CAP + 1].count())
+        return COUNT_CAP + 1 if count is None else count
 
     @property
     def count_is_capped(self) -> bool:

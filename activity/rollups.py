@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 
-from activity.models import DailyActivity, DailyActor
+from activity.models import (
+    DailyActivity,
+    DailyActor,
+    DailyDownload,
+    DailyDownloader,
+    WeeklyActor,
+    WeeklyDownloader,
+)
 
 _ACTIVITY_TABLE = DailyActivity._meta.db_table
 _ACTOR_TABLE = DailyActor._meta.db_table
+_WEEKLY_TABLE = WeeklyActor._meta.db_table
+
+
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s ISO week."""
+    return day - timedelta(days=day.weekday())
 
 
 def actor_key(email: str, actor_id: str) -> str:
@@ -26,30 +39,52 @@ def rollups_add(rows: Iterable[tuple[int, datetime, str, str, str]], *, sign: in
     (``sign=-1`` takes them out again, for purges). Call inside the writing transaction."""
     by_action: Counter[tuple[date, int, str]] = Counter()
     by_actor: Counter[tuple[date, int, str]] = Counter()
+    by_week: Counter[tuple[date, str]] = Counter()
     for source_id, occurred_at, action, email, actor_id in rows:
         day = occurred_at.date()
         by_action[day, source_id, action] += 1
         key = actor_key(email, actor_id)
         if key:
             by_actor[day, source_id, key] += 1
-    _upsert(_ACTIVITY_TABLE, "action", by_action, sign)
-    _upsert(_ACTOR_TABLE, "actor_key", by_actor, sign)
+            by_week[week_of(day), key] += 1
+    _upsert(_ACTIVITY_TABLE, "day, source_id, action", by_action, sign)
+    _upsert(_ACTOR_TABLE, "day, source_id, actor_key", by_actor, sign)
+    _upsert(_WEEKLY_TABLE, "week, actor_key", by_week, sign)
 
 
-def _upsert(table: str, column: str, counts: Counter, sign: int) -> None:
+def download_rollups_add(rows: Iterable[tuple[int, datetime, str, str]], *, sign: int = 1) -> None:
+    """Count ``(source_id, downloaded_at, file_type, user_name)`` rows into the download
+    rollups (``sign=-1`` for purges). Call inside the writing transaction."""
+    by_type: Counter[tuple[date, int, str]] = Counter()
+    by_day: Counter[tuple[date, str]] = Counter()
+    by_week: Counter[tuple[date, str]] = Counter()
+    for source_id, downloaded_at, file_type, user_name in rows:
+        day = downloaded_at.date()
+        by_type[day, source_id, file_type] += 1
+        by_day[day, user_name] += 1
+        by_week[week_of(day), user_name] += 1
+    _upsert(DailyDownload._meta.db_table, "day, source_id, file_type", by_type, sign, "downloads")
+    _upsert(DailyDownloader._meta.db_table, "day, user_name", by_day, sign, "downloads")
+    _upsert(WeeklyDownloader._meta.db_table, "week, user_name", by_week, sign, "downloads")
+
+
+def _upsert(
+    table: str, key_columns: str, counts: Counter, sign: int, value: str = "events"
+) -> None:
     if not counts:
         return
     # Sorted keys: concurrent syncs lock rollup rows in one order, so they cannot deadlock.
     rows = [(*key, sign * count) for key, count in sorted(counts.items())]
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {table} (day, source_id, {column}, events) VALUES (%s, %s, %s, %s) "
-            f"ON CONFLICT (day, source_id, {column}) "
-            f"DO UPDATE SET events = {table}.events + excluded.events",
+            f"INSERT INTO {table} ({key_columns}, {value}) "
+            f"VALUES ({', '.join(['%s'] * (key_columns.count(',') + 2))}) "
+            f"ON CONFLICT ({key_columns}) "
+            f"DO UPDATE SET {value} = {table}.{value} + excluded.{value}",
             rows,
         )
         if sign < 0:
-            cursor.execute(f"DELETE FROM {table} WHERE events <= 0")
+            cursor.execute(f"DELETE FROM {table} WHERE {value} <= 0")
 
 
 def rollups_rebuild() -> None:
@@ -57,6 +92,7 @@ def rollups_rebuild() -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {_ACTIVITY_TABLE}")
         cursor.execute(f"DELETE FROM {_ACTOR_TABLE}")
+        cursor.execute(f"DELETE FROM {_WEEKLY_TABLE}")
         day = _utc_day_sql()
         cursor.execute(
             f"INSERT INTO {_ACTIVITY_TABLE} (day, source_id, action, events) "
@@ -70,9 +106,39 @@ def rollups_rebuild() -> None:
             "ELSE 'id:' || actor_id END AS key FROM activity_activityevent "
             "WHERE actor_email <> '' OR actor_id <> '') AS keyed GROUP BY 1, 2, 3"
         )
+        cursor.execute(
+            f"INSERT INTO {_WEEKLY_TABLE} (week, actor_key, events) "
+            f"SELECT {_week_sql()}, actor_key, sum(events) FROM {_ACTOR_TABLE} GROUP BY 1, 2"
+        )
+        daily_download = DailyDownload._meta.db_table
+        daily_downloader = DailyDownloader._meta.db_table
+        weekly_downloader = WeeklyDownloader._meta.db_table
+        for table in (daily_download, daily_downloader, weekly_downloader):
+            cursor.execute(f"DELETE FROM {table}")
+        download_day = _utc_day_sql().replace("occurred_at", "downloaded_at")
+        cursor.execute(
+            f"INSERT INTO {daily_download} (day, source_id, file_type, downloads) "
+            f"SELECT {download_day}, source_id, file_type, count(*) FROM activity_download "
+            "GROUP BY 1, 2, 3"
+        )
+        cursor.execute(
+            f"INSERT INTO {daily_downloader} (day, user_name, downloads) "
+            f"SELECT {download_day}, user_name, count(*) FROM activity_download GROUP BY 1, 2"
+        )
+        cursor.execute(
+            f"INSERT INTO {weekly_downloader} (week, user_name, downloads) "
+            f"SELECT {_week_sql()}, user_name, sum(downloads) FROM {daily_downloader} "
+            "GROUP BY 1, 2"
+        )
 
 
 def _utc_day_sql() -> str:
     if connection.vendor == "postgresql":
         return "(occurred_at AT TIME ZONE 'UTC')::date"
     return "date(occurred_at)"
+
+
+def _week_sql() -> str:
+    if connection.vendor == "postgresql":
+        return "date_trunc('week', day)::date"
+    return "date(day, '-6 days', 'weekday 1')"

@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, Source, Vendor
-from dashboard import params
+from activity.selectors import person_match
+from dashboard import params, selectors
 from dashboard.timezones import viewer_timezone
 
 RANGE_CHOICES = [(key, f"Last {key}") for key in params.RANGES]
@@ -89,22 +90,10 @@ class ActivityFilter(TimeWindowFilterSet):
         form = WindowForm
 
     def filter_person(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(
-            Q(actor_email=value.lower()) | Q(actor_id=value) | Q(actor_name=value)
-        )
+        return queryset.filter(person_match(value))
 
     def filter_text(self, queryset, name, value):
-        text = value.strip()
-        if not text:
-            return queryset
-        return queryset.filter(
-            Q(action__icontains=text)
-            | Q(object_name__icontains=text)
-            | Q(actor_name__icontains=text)
-            | Q(actor_email__icontains=text)
-            | Q(summary__icontains=text)
-        )
+        return queryset.filter(selectors.text_match(value)) if value.strip() else queryset
 
 
 class DownloadFilter(TimeWindowFilterSet):

@@ -20,6 +20,7 @@ from dashboard import charts, params, selectors
 from dashboard.cursors import BadCursor, Cursor, keyset_page
 from dashboard.filters import ActivityFilter, DownloadFilter
 from dashboard.permissions import can_manage_sources, viewer_required
+from dashboard.timezones import viewer_timezone
 
 DOWNLOAD_PAGES_LIMIT = 10_000
 PERIODS = (7, 30, 90, 365)
@@ -55,12 +56,15 @@ def activity(request):
     except BadCursor as error:
         return _bad_request(request, "dashboard/activity.html", context, str(error))
     events = filterset.qs
+    text = bool(filterset.form.cleaned_data.get("q"))
+    page = selectors.event_page(events, cursor=cursor, text=text)
+    countable = not text or selectors.search_is_countable(page)
     context.update(
-        page=keyset_page(
-            events, cursor=cursor, size=params.PAGE_SIZE, time_field="occurred_at", id_field="id"
-        ),
-        count=selectors.capped_count(events),
-        facets=_activity_facets(filterset),
+        page=page,
+        count=selectors.event_count(events, first_page=page if cursor is None else None)
+        if countable
+        else None,
+        facets=_activity_facets(filterset) if countable else None,
         export_formats=FORMATS,
     )
     return _render(request, "dashboard/activity.html", context)
@@ -119,7 +123,7 @@ def downloads(request):
         return _bad_request(request, "dashboard/downloads.html", context, "Check the filters.")
     rows = filterset.qs
     count = selectors.capped_count(rows, DOWNLOAD_PAGES_LIMIT)
-    context.update(count=count, totals=selectors.download_totals(rows))
+    context.update(count=count, totals=_download_totals(filterset))
     if not count.capped:
         paginator = Paginator(rows.order_by("-downloaded_at", "-event_id"), params.PAGE_SIZE)
         try:
@@ -141,6 +145,20 @@ def downloads(request):
         )
         context["rows"] = context["page"].rows
     return _render(request, "dashboard/downloads.html", context)
+
+
+def _download_totals(filterset: DownloadFilter):
+    """From the rollups when the filter is whole UTC days at most; otherwise counted, under
+    the time budget."""
+    data = filterset.form.cleaned_data
+    dated = data.get("date_from") or data.get("date_to")
+    utc = filterset.request is None or viewer_timezone(filterset.request).key == "UTC"
+    raw_filters = ("person", "file_type", "context", "range")
+    if any(data.get(name) for name in raw_filters) or (dated and not utc):
+        return selectors.download_totals(filterset.qs)
+    return selectors.download_totals_from_rollups(
+        since=data.get("date_from"), until=data.get("date_to")
+    )
 
 
 @viewer_required

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db import transaction
 
 from activity.models import ActivityEvent, Download, Source
-from activity.rollups import rollups_add
+from activity.rollups import download_rollups_add, rollups_add
 
 BATCH_SIZE = 5000
 
@@ -40,7 +40,14 @@ def events_purge(
                 doomed.values_list("source_id", "occurred_at", "action", "actor_email", "actor_id"),
                 sign=-1,
             )
-            Download.objects.filter(event_id__in=ids)._raw_delete(Download.objects.db)
+            doomed_downloads = Download.objects.filter(event_id__in=ids)
+            download_rollups_add(
+                doomed_downloads.values_list(
+                    "source_id", "downloaded_at", "file_type", "user_name"
+                ),
+                sign=-1,
+            )
+            doomed_downloads._raw_delete(Download.objects.db)
             deleted = ActivityEvent.objects.filter(id__in=ids)._raw_delete(ActivityEvent.objects.db)
         total += deleted
         if on_batch:

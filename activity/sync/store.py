@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, Source, UserActivitySnapshot
-from activity.rollups import rollups_add
+from activity.rollups import download_rollups_add, rollups_add
 from activity.sync.records import NormalizedEvent
 from activity.sync.values import text
 
@@ -102,6 +102,15 @@ def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
     ]
     if downloads:
         _insert_downloads(source, downloads)
+        download_rollups_add(
+            (
+                source.pk,
+                event.occurred_at,
+                text(event.download.file_type, 50),
+                text(event.download.user_name, 255),
+            )
+            for _, event in downloads
+        )
     return len(inserted)
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import Sum
 
-from activity.models import DailyActivity, DailyActor
+from activity.models import DailyActivity, DailyActor, WeeklyActor
 from activity.rollups import rollups_rebuild
 from activity.services.retention import events_purge
 from activity.sync.records import NormalizedEvent
@@ -32,7 +32,8 @@ def events(n: int, start: datetime = DAY) -> list[NormalizedEvent]:
 def snapshot():
     activity = sorted(DailyActivity.objects.values_list("day", "action", "events"))
     actors = sorted(DailyActor.objects.values_list("day", "actor_key", "events"))
-    return activity, actors
+    weeks = sorted(WeeklyActor.objects.values_list("week", "actor_key", "events"))
+    return activity, actors, weeks
 
 
 def test_rollups_count_only_new_events_and_match_a_full_recount(make_source):
@@ -54,3 +55,19 @@ def test_a_purge_takes_its_events_out_of_the_rollups(make_source):
     rollups_rebuild()
     assert snapshot() == after_purge
     assert DailyActivity.objects.aggregate(total=Sum("events"))["total"] == 6
+
+
+def test_the_weekly_rollup_starts_weeks_on_monday(make_source):
+    source = make_source()
+    # 2026-11-01 is a Sunday: its events belong to the week of Monday 2026-10-26.
+    events_upsert(source=source, events=events(9))
+    weeks = dict(
+        ((week, key), n)
+        for week, key, n in WeeklyActor.objects.values_list("week", "actor_key", "events")
+    )
+    assert set(week.isoformat() for week, _ in weeks) == {"2026-10-26", "2026-11-02"}
+    assert sum(weeks.values()) == 9
+    rollups_rebuild()
+    assert sorted(WeeklyActor.objects.values_list("week", "actor_key", "events")) == sorted(
+        (week, key, n) for (week, key), n in weeks.items()
+    )
