@@ -10,7 +10,7 @@ from django.tasks import TaskResultStatus, task
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 
-from activity.models import Source
+from activity.models import Source, SyncRun
 from activity.sync.engine import sync_source
 from activity.sync.lease import lease_is_live
 
@@ -61,10 +61,7 @@ def sync_task_state(source: Source) -> TaskState:
         started = result.started_at or result.enqueued_at
         if lease_is_live(source):
             return TaskState("running", since=started)
-        leased_since_start = (
-            source.lease_holder and source.lease_acquired_at and source.lease_acquired_at >= started
-        )
-        if not leased_since_start and timezone.now() - started < START_GRACE:
+        if _worker_alive_without_lease(source, started):
             return TaskState("running", since=started)
         return TaskState("abandoned", "its worker stopped during the sync", since=started)
     finished = result.finished_at
@@ -75,6 +72,22 @@ def sync_task_state(source: Source) -> TaskState:
         return TaskState("succeeded", since=finished)
     errors = result.errors
     return TaskState("failed", _last_line(errors[-1].traceback) if errors else "", since=finished)
+
+
+def _worker_alive_without_lease(source: Source, started) -> bool:
+    """Whether a running task without a live lease is still starting up or finishing.
+
+    Read after the lock check: a worker that ends normally clears the holder before it
+    unlocks, so a holder still written here belongs to a worker that died holding the lease.
+    """
+    source.refresh_from_db(fields=["lease_holder", "lease_acquired_at"])
+    if source.lease_holder and source.lease_acquired_at and source.lease_acquired_at >= started:
+        return False
+    recent = timezone.now() - START_GRACE
+    just_finished = SyncRun.objects.filter(
+        source=source, started_at__gte=started, finished_at__gte=recent
+    ).exists()
+    return just_finished or started >= recent
 
 
 def _last_line(traceback: str) -> str:

@@ -206,9 +206,7 @@ def download_totals(queryset: QuerySet[Download]) -> dict[str, list[tuple[str, i
         return {
             "file_type": list(base.values_list("file_type").annotate(n=Count("pk")).order_by("-n")),
             "person": list(
-                base.values_list("user_uuid", "user_name")
-                .annotate(n=Count("pk"))
-                .order_by("-n")[:10]
+                base.values_list("user_name").annotate(n=Count("pk")).order_by("-n")[:10]
             ),
         }
 

@@ -204,6 +204,8 @@ def users(request):
 @viewer_required
 @vary_on_headers("HX-Request")
 def person(request, key: str):
+    if "\x00" in key:  # no stored person can hold one (the database refuses it)
+        return HttpResponseBadRequest("This person link is invalid.")
     try:
         cursor = _cursor(request)
     except BadCursor as error:
