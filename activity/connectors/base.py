@@ -223,6 +223,7 @@ class TimeWindows:
         self, *, start: datetime, end: datetime, size: timedelta, largest: timedelta, align: bool
     ):
         self.smallest, self.largest, self.align = size, max(size, largest), align
+        self.initial = size
         self.start = _align_down(start, size) if align else start
         self.end = _align_down(end, size) if align else end
         self.size = size
@@ -240,15 +241,18 @@ class TimeWindows:
                 continue
             self.cursor = self.stop
 
-    def retry_smaller(self, floor: timedelta) -> bool:
-        """The last window was too much for the vendor (a refusal or a timeout): yield it
-        again half as long, and never grow past that size in this run. False when it is
-        already at ``floor``. Windows that must stay aligned cannot shrink."""
+    def retry_smaller(self, floor: timedelta, *, refused: bool) -> bool:
+        """The last window was too much for the vendor: yield it again half as long. False
+        when it is already at ``floor``; windows that must stay aligned cannot shrink.
+
+        A refusal is a limit: windows never grow past the accepted size again in this run.
+        A timeout may be passing, so later windows may grow back to the initial size (a
+        burst of timeouts must not leave a long history to be read a minute at a time)."""
         length = self.stop - self.cursor
         if self.align or length <= floor:
             return False
         self.size = max(floor, length / 2)
-        self.largest = self.size
+        self.largest = self.size if refused else min(self.largest, max(self.size, self.initial))
         self.smallest = min(self.smallest, self.size)
         self.again = True
         return True

@@ -57,7 +57,7 @@ class DatafoldConnector(Connector):
             except (VendorRequestError, VendorTimeout) as problem:
                 refused = isinstance(problem, VendorRequestError)
                 if (not refused or problem.status == 422) and windows.retry_smaller(
-                    SMALLEST_WINDOW
+                    SMALLEST_WINDOW, refused=refused
                 ):
                     continue
                 if refused:
