@@ -78,7 +78,7 @@ def _upsert(
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} ({key_columns}, {value}) "
-            f"VALUES ({', '.join(['%s'] * (key_columns.count(',') + 2))}) "
+            f"VALUES ({', '.join(['%s'] * len(rows[0]))}) "
             f"ON CONFLICT ({key_columns}) "
             f"DO UPDATE SET {value} = {table}.{value} + excluded.{value}",
             rows,
@@ -115,7 +115,7 @@ def rollups_rebuild() -> None:
         weekly_downloader = WeeklyDownloader._meta.db_table
         for table in (daily_download, daily_downloader, weekly_downloader):
             cursor.execute(f"DELETE FROM {table}")
-        download_day = _utc_day_sql().replace("occurred_at", "downloaded_at")
+        download_day = _utc_day_sql("downloaded_at")
         cursor.execute(
             f"INSERT INTO {daily_download} (day, source_id, file_type, downloads) "
             f"SELECT {download_day}, source_id, file_type, count(*) FROM activity_download "
@@ -132,10 +132,10 @@ def rollups_rebuild() -> None:
         )
 
 
-def _utc_day_sql() -> str:
+def _utc_day_sql(column: str = "occurred_at") -> str:
     if connection.vendor == "postgresql":
-        return "(occurred_at AT TIME ZONE 'UTC')::date"
-    return "date(occurred_at)"
+        return f"({column} AT TIME ZONE 'UTC')::date"
+    return f"date({column})"
 
 
 def _week_sql() -> str:
