@@ -200,30 +200,54 @@ class Connector:
             position = next_position
 
     def time_windows(
-        self, stream: str, *, end: datetime, size: timedelta, largest: timedelta, align: bool
+        self,
+        stream: str,
+        *,
+        end: datetime,
+        size: timedelta,
+        largest: timedelta,
+        align: bool,
+        smallest: timedelta | None = None,
     ) -> TimeWindows:
         """Closed windows from the stream's start time up to ``end`` (see TimeWindows)."""
         return TimeWindows(
-            start=self.start_time(stream), end=end, size=size, largest=largest, align=align
+            start=self.start_time(stream),
+            end=end,
+            size=size,
+            largest=largest,
+            align=align,
+            smallest=smallest,
         )
 
 
 class TimeWindows:
     """Closed windows ``[start, stop]`` that touch, up to ``end``.
 
-    Sparse windows make the next one twice as long (up to ``largest``) and crowded ones
-    make it half as long (down to ``smallest``, the initial size), so a quiet 90-day history
-    takes a few requests and a busy hour stays small. With ``align`` every bound is a
-    multiple of the initial size (UTC), so windows are the vendor's closed buckets.
+    Each window is sized from the last one's density to hold about ``TARGET_EVENTS``, at
+    most twice as long as the last (a quiet stretch says little about what follows) and never
+    longer than ``largest``, so a quiet 90-day history takes few requests, a busy hour stays
+    small, and no answer grows past what ``largest`` at the busiest rate holds. Windows never
+    shrink below ``smallest`` by sizing (only ``retry_smaller`` goes further). With ``align``
+    every bound is a multiple of the initial size (UTC), so windows are the vendor's closed
+    buckets.
     """
 
     TARGET_EVENTS = 5000
 
     def __init__(
-        self, *, start: datetime, end: datetime, size: timedelta, largest: timedelta, align: bool
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        size: timedelta,
+        largest: timedelta,
+        align: bool,
+        smallest: timedelta | None = None,
     ):
-        self.smallest, self.largest, self.align = size, max(size, largest), align
+        self.align = align
         self.initial = size
+        self.smallest = size if align or smallest is None else min(size, smallest)
+        self.largest = max(size, largest)
         self.start = _align_down(start, size) if align else start
         self.end = _align_down(end, size) if align else end
         self.size = size
@@ -259,12 +283,17 @@ class TimeWindows:
 
     def observe(self, events: int) -> None:
         """Tell how many events the last window held, to size the next one."""
-        if events < self.TARGET_EVENTS // 4:
-            self.size = min(self.size * 2, self.largest)
-        elif events > self.TARGET_EVENTS:
-            self.size = max(self.size / 2, self.smallest)
-            if self.align:
-                self.size = max(self.smallest, (self.size // self.smallest) * self.smallest)
+        length = self.stop - self.cursor
+        if length <= timedelta(0):
+            return
+        longest = min(length * 2, self.largest)
+        if events:
+            size = max(self.smallest, min(longest, length * self.TARGET_EVENTS / events))
+        else:
+            size = longest
+        if self.align:
+            size = max(self.smallest, (size // self.initial) * self.initial)
+        self.size = size
 
 
 def _align_down(moment: datetime, size: timedelta) -> datetime:

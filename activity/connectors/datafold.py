@@ -4,7 +4,9 @@ The API has no pagination: it answers a GET whose JSON body holds the time windo
 for closed windows with explicit UTC bounds and commit the mark at each window's end.
 Window bounds touch, so an event on a boundary may come twice: the unique key drops it.
 The largest window the API accepts is undocumented: a window it refuses (422) or cannot
-answer in time is asked for again, half as long, down to a minute.
+answer in time is asked for again, half as long, down to a minute. With no paging, the window
+length is what bounds an answer's size: windows are sized from the last one's density and
+never exceed six hours, so one answer holds at most six hours of the busiest rate seen.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ SPEC = VendorSpec(
 )
 # Events are written as requests finish; do not ask for the last moments yet.
 SETTLE_LAG = timedelta(minutes=2)
-LARGEST_WINDOW = timedelta(days=7)
+LARGEST_WINDOW = timedelta(hours=6)
 SMALLEST_WINDOW = timedelta(minutes=1)
 
 
@@ -46,7 +48,14 @@ class DatafoldConnector(Connector):
     def pages(self, client: VendorClient) -> Iterator[Page]:
         size = timedelta(minutes=self.int_param("window_minutes", 60, low=1, high=24 * 60))
         end = self.until or self.now - SETTLE_LAG
-        windows = self.time_windows("logs", end=end, size=size, largest=LARGEST_WINDOW, align=False)
+        windows = self.time_windows(
+            "logs",
+            end=end,
+            size=size,
+            largest=LARGEST_WINDOW,
+            smallest=SMALLEST_WINDOW,
+            align=False,
+        )
         for start, stop, progress in windows:
             window = {"start_date": iso_z(start), "end_date": iso_z(stop)}
             try:
