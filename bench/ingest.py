@@ -4,9 +4,11 @@
         python bench/ingest.py --sizes 10000 100000 1000000
 
 For each N: empty the event tables, serve N events per vendor from the simulator (its own
-process), run `manage.py sync_activity` in a fresh process and read its peak RSS from the
-kernel (wait4), then time a plain psycopg COPY of the same normalized rows into an empty copy
-of the event table as the reference. Prints one table row per N.
+process), run `manage.py sync_activity` in a fresh process with production settings (DEBUG
+off) and read its peak RSS and CPU time from the kernel (wait4), then time a plain psycopg
+COPY of the same normalized rows into an empty copy of the event table as the reference.
+Prints one table row per N; CPU seconds are the sync's and the simulator's (on two cores
+they share the machine with PostgreSQL).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 os.environ.setdefault("DEBUG", "1")
+# One fixed key, so the sync process (DEBUG off) reads the secrets this process wrote.
+os.environ.setdefault("SOURCE_SECRETS_KEYS", "YmVuY2gtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA=")
 
 import django
 
@@ -89,18 +93,34 @@ def add_sources() -> None:
         )
 
 
-def timed_sync() -> tuple[float, int]:
-    """Seconds and peak RSS (bytes) of one `sync_activity` process."""
+def cpu_seconds(usage: os.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_sync() -> tuple[float, int, float]:
+    """Seconds, peak RSS (bytes) and CPU seconds of one `sync_activity` process."""
+    environment = {**os.environ, "DEBUG": "0", "SECRET_KEY": "bench-" + "x" * 50}
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "sync_activity"], cwd=PROJECT, stdout=subprocess.PIPE
+        [sys.executable, "manage.py", "sync_activity"],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        env=environment,
     )
+    output = process.stdout.read().decode()
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.monotonic() - started
-    output = process.stdout.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"sync_activity failed:\n{output}")
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, usage.ru_maxrss * 1024, cpu_seconds(usage)
+
+
+def stop(process: subprocess.Popen) -> float:
+    """Stop the simulator; return the CPU seconds it used."""
+    process.terminate()
+    _, _, usage = os.wait4(process.pid, 0)
+    process.returncode = 0
+    return cpu_seconds(usage)
 
 
 def copy_reference() -> tuple[int, float]:
@@ -131,7 +151,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     header = (
         f"{'events/vendor':>13} {'events':>9} {'sync s':>7} {'events/s':>9} "
-        f"{'peak RSS MB':>11} {'COPY rows/s':>11} {'sync/COPY':>9}"
+        f"{'peak RSS MB':>11} {'sync CPU s':>10} {'sim CPU s':>9} "
+        f"{'COPY rows/s':>11} {'sync/COPY':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -140,15 +161,15 @@ def main() -> None:
         simulator = start_simulator(size)
         try:
             add_sources()
-            seconds, peak = timed_sync()
+            seconds, peak, sync_cpu = timed_sync()
         finally:
-            simulator.terminate()
-            simulator.wait()
+            simulator_cpu = stop(simulator)
         stored, copy_seconds = copy_reference()
         rate, copy_rate = stored / seconds, stored / copy_seconds
         print(
             f"{size:>13,} {stored:>9,} {seconds:>7.1f} {rate:>9,.0f} "
-            f"{peak / 2**20:>11.0f} {copy_rate:>11,.0f} {rate / copy_rate:>9.2f}",
+            f"{peak / 2**20:>11.0f} {sync_cpu:>10.1f} {simulator_cpu:>9.1f} "
+            f"{copy_rate:>11,.0f} {rate / copy_rate:>9.2f}",
             flush=True,
         )
     Source.objects.filter(name__startswith="bench-").delete()

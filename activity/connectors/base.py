@@ -3,6 +3,7 @@ walking a vendor's history (newest-first pages down to a floor, or closed time w
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +20,11 @@ MAX_EMPTY_PAGES_WITH_CURSOR = 5
 
 class Connector:
     """One source's view of its vendor API. Subclasses define ``spec``, ``client()``,
-    ``pages()`` and ``parse(record)``."""
+    ``pages()`` and ``parse(record)``, and ``prepare()`` if the walk needs the database.
+
+    The walk may run in another thread than the one committing its pages, so it works from
+    its own copy of the source's stream states, advanced as it hands out each page.
+    """
 
     spec: VendorSpec
 
@@ -36,10 +41,15 @@ class Connector:
         self.until = until
         self.now = now or datetime.now(UTC)
         self.params: dict[str, Any] = dict(source.params)
+        self.state: dict[str, Any] = copy.deepcopy(source.sync_state or {})
 
     # -- what each vendor provides -------------------------------------------------------
     def client(self) -> VendorClient:
         raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Read what the walk needs from the database, before it starts (the walk itself
+        may run in a thread without the caller's connection)."""
 
     def pages(self, client: VendorClient) -> Iterator[Page]:
         raise NotImplementedError
@@ -48,6 +58,12 @@ class Connector:
         raise NotImplementedError
 
     # -- shared helpers --------------------------------------------------------------------
+    def walk(self, client: VendorClient) -> Iterator[Page]:
+        """The pages to commit, in order; each stream's state follows the pages handed out."""
+        for page in self.pages(client):
+            self.state[page.stream] = page.state
+            yield page
+
     @property
     def describe(self) -> str:
         return f"{self.spec.vendor.capitalize()} (source {self.source.name!r})"
@@ -83,7 +99,7 @@ class Connector:
         return max(low, min(high, number))
 
     def stream_state(self, stream: str) -> dict[str, Any]:
-        return dict((self.source.sync_state or {}).get(stream) or {})
+        return dict(self.state.get(stream) or {})
 
     def high_water_mark(self, stream: str) -> datetime | None:
         value = self.stream_state(stream).get("hwm")

@@ -10,7 +10,7 @@ safe place to resume.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from activity.connectors.base import Connector
 from activity.connectors.spec import VendorSpec
@@ -39,6 +39,7 @@ EMPTY_PAGE_ATTEMPTS = 4
 
 class LightdashConnector(Connector):
     spec = SPEC
+    latest_snapshot: datetime | None = None
 
     @property
     def base_path(self) -> str:
@@ -99,13 +100,16 @@ class LightdashConnector(Connector):
 
         yield from self.walk_newest_first("downloads", fetch, resumable=True)
 
-    def _user_activity(self, client: VendorClient) -> Iterator[Page]:
-        latest = (
+    def prepare(self) -> None:
+        self.latest_snapshot = (
             UserActivitySnapshot.objects.filter(source=self.source)
             .order_by("-taken_at")
             .values_list("taken_at", flat=True)
             .first()
         )
+
+    def _user_activity(self, client: VendorClient) -> Iterator[Page]:
+        latest = self.latest_snapshot
         if latest and self.now - latest < SNAPSHOT_EVERY:
             return
         document = _results(client.request("GET", self.base_path), self.describe)

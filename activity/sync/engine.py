@@ -18,6 +18,7 @@ from activity.crypto import SecretsUnreadable
 from activity.models import Source, SyncRun
 from activity.sync.errors import SyncError
 from activity.sync.lease import lease_acquire, lease_heartbeat, lease_holder_name, lease_release
+from activity.sync.prefetch import Prefetch
 from activity.sync.records import Page
 from activity.sync.store import events_upsert, snapshot_save
 
@@ -99,8 +100,9 @@ def _run_pages(
     holder: str,
     on_page: ProgressCallback | None,
 ) -> None:
-    with connector.client() as client:
-        for page in connector.pages(client):
+    connector.prepare()
+    with connector.client() as client, Prefetch(connector.walk(client)) as pages:
+        for page in pages:
             _commit_page(source, run, page)
             lease_heartbeat(source, holder)
             if on_page:
