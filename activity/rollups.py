@@ -75,16 +75,29 @@ def _upsert(
         return
     # Sorted keys: concurrent syncs lock rollup rows in one order, so they cannot deadlock.
     rows = [(*key, sign * count) for key, count in sorted(counts.items())]
+    upsert = (
+        f"ON CONFLICT ({key_columns}) DO UPDATE SET {value} = {table}.{value} + excluded.{value}"
+    )
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({key_columns}, {value}) "
-            f"VALUES ({', '.join(['%s'] * len(rows[0]))}) "
-            f"ON CONFLICT ({key_columns}) "
-            f"DO UPDATE SET {value} = {table}.{value} + excluded.{value}",
-            rows,
-        )
+        if connection.vendor == "postgresql":
+            # One statement for the page: the rows as column arrays, unnested in order.
+            arrays = ", ".join(f"%s::{_SQL_ARRAY[type(item)]}" for item in rows[0])
+            cursor.execute(
+                f"INSERT INTO {table} ({key_columns}, {value}) "
+                f"SELECT * FROM unnest({arrays}) {upsert}",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({key_columns}, {value}) "
+                f"VALUES ({', '.join(['%s'] * len(rows[0]))}) {upsert}",
+                rows,
+            )
         if sign < 0:
             cursor.execute(f"DELETE FROM {table} WHERE {value} <= 0")
+
+
+_SQL_ARRAY = {date: "date[]", int: "bigint[]", str: "text[]"}
 
 
 def rollups_rebuild() -> None:

@@ -36,7 +36,6 @@ django.setup()
 from django.core.management import call_command
 from django.db import connection
 
-from activity.models import Source
 from activity.services.sources import source_create
 from activity.sync.store import EVENT_COLUMNS
 
@@ -172,7 +171,7 @@ def main() -> None:
             f"{copy_rate:>11,.0f} {rate / copy_rate:>9.2f}",
             flush=True,
         )
-    Source.objects.filter(name__startswith="bench-").delete()
+    empty_tables()
 
 
 if __name__ == "__main__":

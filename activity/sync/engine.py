@@ -103,15 +103,15 @@ def _run_pages(
     connector.prepare()
     with connector.client() as client, Prefetch(connector.walk(client)) as pages:
         for page in pages:
-            _commit_page(source, run, page)
-            lease_heartbeat(source, holder)
+            _commit_page(source, run, page, holder=holder)
             if on_page:
                 on_page(run, page)
 
 
 @transaction.atomic
-def _commit_page(source: Source, run: SyncRun, page: Page) -> None:
-    """The page's rows, its cursor and the run's counters: all or nothing."""
+def _commit_page(source: Source, run: SyncRun, page: Page, *, holder: str) -> None:
+    """The page's rows, its cursor, the run's counters and the lease's heartbeat: all or
+    nothing, in one commit."""
     new = events_upsert(source=source, events=page.events)
     if page.snapshot is not None:
         snapshot_save(source=source, document=page.snapshot)
@@ -138,6 +138,7 @@ def _commit_page(source: Source, run: SyncRun, page: Page) -> None:
         records_skipped=F("records_skipped") + len(page.skipped),
         skipped_samples=run.skipped_samples,
     )
+    lease_heartbeat(source, holder)
 
 
 def _finish(run: SyncRun, status: str, error: str) -> SyncRun:

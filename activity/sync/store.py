@@ -32,7 +32,19 @@ EVENT_COLUMNS = (
     "raw",
     "ingested_at",
 )
+DOWNLOAD_COLUMNS = (
+    "event_id",
+    "source_id",
+    "downloaded_at",
+    "user_uuid",
+    "user_name",
+    "file_type",
+    "query_uuid",
+    "query_context",
+)
+_TIME_COLUMNS = {"occurred_at", "ingested_at", "downloaded_at"}
 _EVENT_TABLE = ActivityEvent._meta.db_table
+_DOWNLOAD_TABLE = Download._meta.db_table
 _STAGE_TABLE = "activity_event_stage"
 _SQLITE_CHUNK = 500
 _MAX_KEY = 255
@@ -122,9 +134,7 @@ def _insert_postgresql(rows: list[tuple]) -> list[tuple[int, str]]:
             f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE_TABLE} ON COMMIT DELETE ROWS AS "
             f"SELECT {columns} FROM {_EVENT_TABLE} WITH NO DATA"
         )
-        with cursor.cursor.copy(f"COPY {_STAGE_TABLE} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy(cursor, _STAGE_TABLE, EVENT_COLUMNS, rows)
         cursor.execute(
             f"INSERT INTO {_EVENT_TABLE} ({columns}) "
             f"SELECT {columns} FROM {_STAGE_TABLE} "
@@ -136,12 +146,8 @@ def _insert_postgresql(rows: list[tuple]) -> list[tuple[int, str]]:
 
 
 def _insert_generic(rows: list[tuple]) -> list[tuple[int, str]]:
-    """Multi-row INSERT ... RETURNING (SQLite); datetimes stored the way the ORM stores them."""
-    adapt = connection.ops.adapt_datetimefield_value
-    times = {EVENT_COLUMNS.index("occurred_at"), EVENT_COLUMNS.index("ingested_at")}
-    rows = [
-        tuple(adapt(value) if i in times else value for i, value in enumerate(row)) for row in rows
-    ]
+    """Multi-row INSERT ... RETURNING (SQLite)."""
+    rows = _adapt_times(rows, EVENT_COLUMNS)
     columns = ", ".join(EVENT_COLUMNS)
     placeholders = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
     inserted: list[tuple[int, str]] = []
@@ -159,22 +165,44 @@ def _insert_generic(rows: list[tuple]) -> list[tuple[int, str]]:
 
 
 def _insert_downloads(source: Source, downloads: list[tuple[int, NormalizedEvent]]) -> None:
-    Download.objects.bulk_create(
-        [
-            Download(
-                event_id=event_id,
-                source=source,
-                downloaded_at=event.occurred_at,
-                user_uuid=text(event.download.user_uuid, 255),
-                user_name=text(event.download.user_name, 255),
-                file_type=text(event.download.file_type, 50),
-                query_uuid=text(event.download.query_uuid, 255),
-                query_context=text(event.download.query_context, 255),
+    """The download rows of newly inserted events (so none exists yet)."""
+    rows = [
+        (
+            event_id,
+            source.pk,
+            event.occurred_at,
+            text(event.download.user_uuid, 255),
+            text(event.download.user_name, 255),
+            text(event.download.file_type, 50),
+            text(event.download.query_uuid, 255),
+            text(event.download.query_context, 255),
+        )
+        for event_id, event in downloads
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _copy(cursor, _DOWNLOAD_TABLE, DOWNLOAD_COLUMNS, rows)
+        else:
+            cursor.executemany(
+                f"INSERT INTO {_DOWNLOAD_TABLE} ({', '.join(DOWNLOAD_COLUMNS)}) "
+                f"VALUES ({', '.join(['%s'] * len(DOWNLOAD_COLUMNS))})",
+                _adapt_times(rows, DOWNLOAD_COLUMNS),
             )
-            for event_id, event in downloads
-        ],
-        batch_size=1000,
-    )
+
+
+def _copy(cursor, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _adapt_times(rows: list[tuple], columns: Sequence[str]) -> list[tuple]:
+    """Datetimes as the ORM stores them, for databases without a native type (SQLite)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    times = {i for i, column in enumerate(columns) if column in _TIME_COLUMNS}
+    return [
+        tuple(adapt(value) if i in times else value for i, value in enumerate(row)) for row in rows
+    ]
 
 
 def snapshot_save(*, source: Source, document: dict) -> UserActivitySnapshot:
