@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, Source, UserActivitySnapshot
@@ -127,6 +127,32 @@ def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
 
 
 def _insert_postgresql(rows: list[tuple]) -> list[tuple[int, str]]:
+    """The rows, by COPY straight into the table, or merged if some are already stored.
+
+    A backfill's pages are all new, and COPY is the fastest way in. A page that overlaps
+    stored events (an incremental sync's re-read window, a retried page) is refused whole by
+    the unique key, and then merged row by row.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [_EVENT_TABLE, len(rows)],
+        )
+        ids = [event_id for (event_id,) in cursor.fetchall()]
+        try:
+            with transaction.atomic():
+                _copy(
+                    cursor,
+                    _EVENT_TABLE,
+                    ("id", *EVENT_COLUMNS),
+                    [(event_id, *row) for event_id, row in zip(ids, rows, strict=True)],
+                )
+        except IntegrityError:
+            return _merge_postgresql(rows)
+    return [(event_id, row[1]) for event_id, row in zip(ids, rows, strict=True)]
+
+
+def _merge_postgresql(rows: list[tuple]) -> list[tuple[int, str]]:
     """COPY into a temporary stage, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING."""
     columns = ", ".join(EVENT_COLUMNS)
     with connection.cursor() as cursor:
@@ -191,7 +217,8 @@ def _insert_downloads(source: Source, downloads: list[tuple[int, NormalizedEvent
 
 
 def _copy(cursor, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
 
