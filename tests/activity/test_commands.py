@@ -96,7 +96,8 @@ def started_run(source, after_pk: int, process: subprocess.Popen) -> SyncRun | N
 def test_a_sync_killed_at_random_moments_resumes_without_loss_or_duplicates(simulator, source_for):
     simulator.add_events("lightdash", 5400)  # 6,000 downloads, 150 pages
     source = source_for(simulator, "lightdash", page_size="40")
-    simulator.inject("lightdash", "slow", times=100_000, seconds=0.01)
+    # Slow enough that 24 short lives cannot finish it (the next page is fetched ahead).
+    simulator.inject("lightdash", "slow", times=100_000, seconds=0.05)
     command = [sys.executable, "manage.py", "sync_activity", source.name]
     randomness = random.Random(11)
     last_pk, killed_mid_sync = 0, 0
