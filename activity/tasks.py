@@ -75,19 +75,24 @@ def sync_task_state(source: Source) -> TaskState:
 
 
 def _worker_alive_without_lease(source: Source, started) -> bool:
-    """Whether a running task without a live lease is still starting up or finishing.
+    """Whether a running task seen without a live lease is in fact starting, finishing, or
+    has just taken the lease.
 
-    Read after the lock check: a worker that ends normally clears the holder before it
-    unlocks, so a holder still written here belongs to a worker that died holding the lease.
+    A worker writes the holder after taking the lock, and ends its run before it clears the
+    holder and unlocks; so a fresh look at the lease, then at the run, tells a worker that
+    died holding the lease (holder written, no lock, no finished run) from the rest.
     """
     source.refresh_from_db(fields=["lease_holder", "lease_acquired_at"])
+    if lease_is_live(source):
+        return True
+    recent = timezone.now() - START_GRACE
+    if SyncRun.objects.filter(
+        source=source, started_at__gte=started, finished_at__gte=recent
+    ).exists():
+        return True
     if source.lease_holder and source.lease_acquired_at and source.lease_acquired_at >= started:
         return False
-    recent = timezone.now() - START_GRACE
-    just_finished = SyncRun.objects.filter(
-        source=source, started_at__gte=started, finished_at__gte=recent
-    ).exists()
-    return just_finished or started >= recent
+    return started >= recent
 
 
 def _last_line(traceback: str) -> str:

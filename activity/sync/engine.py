@@ -75,21 +75,39 @@ def sync_source(
         ),
     ):
         logger.warning("sync of %s: took over the lease of a stopped run", source.name)
+    # The run is finished before the lease is released: whoever sees the lease free also
+    # sees how the run ended.
+    try:
+        return _finish(run, *_attempt(source, run, since, until, now, holder, on_page))
+    finally:
+        lease_release(source, holder)
+
+
+def _attempt(
+    source: Source,
+    run: SyncRun,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime | None,
+    holder: str,
+    on_page: ProgressCallback | None,
+) -> tuple[str, str]:
+    """Walk and commit the source's pages; return the run's status and error."""
     try:
         source.refresh_from_db()
         connector = CONNECTORS[source.vendor](source, since=since, until=until, now=now)
         _run_pages(source, run, connector, holder=holder, on_page=on_page)
     except SyncError as error:
-        return _finish(run, SyncRun.Status.FAILED, _redact(str(error), source))
+        return SyncRun.Status.FAILED, _redact(str(error), source)
     except SecretsUnreadable as error:
-        return _finish(run, SyncRun.Status.FAILED, str(error))
+        return SyncRun.Status.FAILED, str(error)
     except Exception as error:
         logger.exception("sync of source %s failed unexpectedly", source.name)
-        message = f"internal error: {type(error).__name__}: {_redact(str(error), source)}"
-        return _finish(run, SyncRun.Status.FAILED, message)
-    finally:
-        lease_release(source, holder)
-    return _finish(run, SyncRun.Status.SUCCEEDED, "")
+        return (
+            SyncRun.Status.FAILED,
+            f"internal error: {type(error).__name__}: {_redact(str(error), source)}",
+        )
+    return SyncRun.Status.SUCCEEDED, ""
 
 
 def _run_pages(
