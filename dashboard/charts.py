@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 from urllib.parse import urlencode
 
@@ -38,7 +38,8 @@ def _trace(kind: str, **attributes) -> dict:
 
 
 def events_per_day(rows: list[tuple[date, str, int]]) -> str:
-    """Stacked bars by vendor; each bar carries the activity-log URL for its day and vendor."""
+    """Stacked bars by vendor; each trace carries the activity-log URL of a bar, ``{x}``
+    standing for its day (one link per trace keeps a year's chart small)."""
     by_vendor: dict[str, dict[date, int]] = defaultdict(dict)
     for day, vendor, events in rows:
         by_vendor[vendor][day] = events
@@ -46,18 +47,14 @@ def events_per_day(rows: list[tuple[date, str, int]]) -> str:
     traces = []
     for vendor in sorted(by_vendor):
         days = sorted(by_vendor[vendor])
-        prefix = log + "?" + urlencode({params.VENDOR: vendor, params.TIMEZONE: "UTC"})
+        query = urlencode({params.VENDOR: vendor, params.TIMEZONE: "UTC"})
         traces.append(
             _trace(
                 "bar",
                 name=Vendor(vendor).label,
                 x=[day.isoformat() for day in days],
                 y=[by_vendor[vendor][day] for day in days],
-                customdata=[
-                    # Dates need no quoting; urlencode per bar was most of a year's chart time.
-                    f"{prefix}&{params.DATE_FROM}={day.isoformat()}&{params.DATE_TO}={day.isoformat()}"
-                    for day in days
-                ],
+                meta=f"{log}?{query}&{params.DATE_FROM}={{x}}&{params.DATE_TO}={{x}}",
                 hovertemplate="%{x}<br>%{y} events<extra>" + Vendor(vendor).label + "</extra>",
             )
         )
@@ -87,17 +84,17 @@ def top_people(rows: list[tuple[str, int]]) -> str:
     return _figure("Most active people", [trace], margin={"l": 200, "r": 20, "t": 40, "b": 40})
 
 
-def lightdash_history(snapshots: list[UserActivitySnapshot]) -> str:
+def lightdash_history(snapshots: list[tuple[str, datetime, float | None]]) -> str:
     traces = []
-    by_source: dict[str, list[UserActivitySnapshot]] = defaultdict(list)
-    for snapshot in snapshots:
-        by_source[snapshot.source.name].append(snapshot)
+    by_source: dict[str, list[tuple[datetime, float | None]]] = defaultdict(list)
+    for name, taken_at, percent in snapshots:
+        by_source[name].append((taken_at, percent))
     for name, rows in sorted(by_source.items()):
         traces.append(
             _trace(
                 "scatter",
-                x=[row.taken_at.isoformat() for row in rows],
-                y=[row.weekly_querying_users_percent for row in rows],
+                x=[taken_at.isoformat() for taken_at, _ in rows],
+                y=[percent for _, percent in rows],
                 mode="lines+markers",
                 name=name,
             )

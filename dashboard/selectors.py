@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
@@ -303,13 +303,18 @@ def _first_monday(day: date) -> date:
     return day + timedelta(days=(7 - day.weekday()) % 7)
 
 
-def lightdash_snapshots(*, since: date) -> list[UserActivitySnapshot]:
-    return list(
+def lightdash_snapshots(*, since: date) -> list[tuple[str, datetime, float | None]]:
+    """``(source name, taken at, weekly querying users %)``, the last snapshot of each source
+    and day: a year of hourly snapshots is one point a day."""
+    rows = (
         UserActivitySnapshot.objects.filter(taken_at__date__gte=since)
-        .select_related("source")
         .order_by("taken_at")
-        .only("source__name", "taken_at", "weekly_querying_users_percent", "number_users")
+        .values_list("source__name", "taken_at", "weekly_querying_users_percent")
     )
+    last_of_day = {
+        (name, taken_at.date()): (name, taken_at, value) for name, taken_at, value in rows
+    }
+    return list(last_of_day.values())
 
 
 def latest_snapshot() -> UserActivitySnapshot | None:

@@ -20,8 +20,9 @@
       element.dataset.drawn = "1";
       element.on("plotly_click", function (event) {
         var point = event.points && event.points[0];
-        if (point && typeof point.customdata === "string" && point.customdata.charAt(0) === "/") {
-          window.location.assign(point.customdata);
+        var link = point && point.data && point.data.meta;
+        if (typeof link === "string" && link.charAt(0) === "/") {
+          window.location.assign(link.split("{x}").join(encodeURIComponent(String(point.x))));
         }
       });
     });

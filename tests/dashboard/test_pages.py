@@ -194,7 +194,8 @@ def test_user_activity_builds_every_chart(viewer, data):
     assert {"per_day", "weekly", "top", "lightdash", "roles", "charts_viewed"} <= set(figures)
     per_day = json.loads(figures["per_day"])
     assert {trace["name"] for trace in per_day["data"]} == {"Lightdash", "Datafold", "Domo", "Velt"}
-    assert per_day["data"][0]["customdata"][0].startswith("/activity/?vendor=")
+    assert per_day["data"][0]["meta"].startswith("/activity/?vendor=")
+    assert per_day["data"][0]["meta"].endswith("date_from={x}&date_to={x}")
     assert viewer.get(reverse("users"), {"period": "13"}).status_code == 400
 
 
