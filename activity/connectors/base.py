@@ -248,7 +248,7 @@ class TimeWindows:
     buckets.
     """
 
-    TARGET_EVENTS = 5000
+    TARGET_EVENTS = 1000
 
     def __init__(
         self,
