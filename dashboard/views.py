@@ -171,10 +171,11 @@ def users(request):
         return HttpResponseBadRequest(f"period must be one of {', '.join(map(str, PERIODS))}")
     since = charts.period_start(period, timezone.now().date())
     latest = selectors.latest_snapshot()
+    top = selectors.top_people(since=since)
     figures = {
         "per_day": charts.events_per_day(selectors.daily_events_by_vendor(since=since)),
         "weekly": charts.weekly_people(selectors.weekly_active_people(since=since)),
-        "top": charts.top_people(selectors.top_people(since=since)),
+        "top": charts.top_people(top),
         "lightdash": charts.lightdash_history(selectors.lightdash_snapshots(since=since)),
     }
     document = latest.raw_record if latest else {}
@@ -196,7 +197,7 @@ def users(request):
         "figures": figures,
         "latest": latest,
         "no_queries": no_queries if isinstance(no_queries, list) else [],
-        "top": selectors.top_people(since=since),
+        "top": top,
     }
     return render(request, "dashboard/users.html", context)
 
