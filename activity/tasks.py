@@ -82,7 +82,7 @@ def _worker_alive_without_lease(source: Source, started) -> bool:
     holder and unlocks; so a fresh look at the lease, then at the run, tells a worker that
     died holding the lease (holder written, no lock, no finished run) from the rest.
     """
-    source.refresh_from_db(fields=["lease_holder", "lease_acquired_at"])
+    source.refresh_from_db(fields=["lease_holder", "lease_acquired_at", "lease_heartbeat_at"])
     if lease_is_live(source):
         return True
     recent = timezone.now() - START_GRACE

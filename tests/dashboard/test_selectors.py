@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count, Sum
 
-from activity.models import ActivityEvent, DailyActor, Download
+from activity.models import ActivityEvent, DailyActor, Download, UserActivitySnapshot
 from activity.rollups import week_of
 from activity.selectors import person_match, within_budget
 from dashboard import selectors
@@ -134,3 +134,20 @@ def test_a_time_budget_ends_with_its_query(db):
     assert within_budget(lambda: run("SHOW statement_timeout"), ms=40) == "40ms"
     assert within_budget(lambda: run("SELECT pg_sleep(0.3)"), ms=40) is None
     assert run("SHOW statement_timeout") == before
+
+
+def test_the_lightdash_history_keeps_the_last_snapshot_of_each_source_and_day(make_source):
+    source = make_source(name="ld-history")
+    day = NOW.replace(hour=1, minute=0, second=0, microsecond=0)
+    for hours, percent in [(0, 10.0), (5, 20.0), (22, 30.0), (25, 40.0)]:
+        UserActivitySnapshot.objects.create(
+            source=source,
+            taken_at=day + timedelta(hours=hours),
+            weekly_querying_users_percent=percent,
+            raw="{}",
+        )
+    points = selectors.lightdash_snapshots(since=day.date())
+    assert [(name, percent) for name, _, percent in points] == [
+        ("ld-history", 30.0),
+        ("ld-history", 40.0),
+    ]

@@ -12,7 +12,7 @@ from django.utils.html import escape
 
 from activity.models import Source
 from activity.sync.lease import lease_acquire, lease_release
-from activity.tasks import sync_enqueue, sync_source_task
+from activity.tasks import sync_enqueue, sync_source_task, sync_task_state
 
 
 @pytest.fixture
@@ -109,3 +109,14 @@ def test_an_abandoned_task_is_queued_again_and_closed_as_failed(
     task.refresh_from_db()
     assert task.status == "FAILED"
     assert task.traceback.strip().endswith("gone-host:4321 stopped during the sync; queued again")
+
+
+def test_a_lease_taken_after_the_source_was_read_is_not_taken_for_a_dead_worker(queue):
+    source, task = queue("just-leased")
+    task.claim("worker-1")
+    read_before = Source.objects.get(pk=source.pk)  # the worker has not taken the lease yet
+    assert lease_acquire(source, "worker-host:4242")
+    try:
+        assert sync_task_state(read_before).status == "running"
+    finally:
+        lease_release(source, "worker-host:4242")
