@@ -228,26 +228,30 @@ class UserActivitySnapshot(models.Model):
 
 
 class DailyActivity(models.Model):
-    """Events per UTC day, source and action, kept current as events are stored or purged.
+    """Events per UTC day, source, action and object type, kept current as events are stored
+    or purged.
 
-    Charts and long-range facets read these few rows instead of scanning raw events.
+    Charts and long-range facets read these few rows instead of scanning raw events, and a
+    filter on these columns that matches no row here matches no event.
     """
 
     day = models.DateField()
     source = models.ForeignKey(Source, on_delete=models.CASCADE, db_index=False)
     action = models.CharField(max_length=255)
+    object_type = models.CharField(max_length=255, blank=True, default="")
     events = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "source", "action"], name="daily_activity_day_source_action"
+                fields=["day", "source", "action", "object_type"],
+                name="daily_activity_day_source_action_type",
             )
         ]
         verbose_name_plural = "daily activity"
 
     def __str__(self) -> str:
-        return f"{self.day} {self.source_id} {self.action}: {self.events}"
+        return f"{self.day} {self.source_id} {self.action} {self.object_type}: {self.events}"
 
 
 class DailyActor(models.Model):
@@ -282,9 +286,38 @@ class WeeklyActor(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["week", "actor_key"], name="weekly_actor_week_actor")
         ]
+        indexes = [models.Index(fields=["actor_key", "week"], name="weekly_actor_key_week")]
 
     def __str__(self) -> str:
         return f"week of {self.week} {self.actor_key}: {self.events}"
+
+
+class WeeklyPeople(models.Model):
+    """How many people were active in each ISO week: the rows of ``WeeklyActor`` per week,
+    counted as they appear and disappear, so a year of weeks is 52 rows to read."""
+
+    week = models.DateField(unique=True)
+    people = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "weekly people"
+
+    def __str__(self) -> str:
+        return f"week of {self.week}: {self.people} people"
+
+
+class ActorTotal(models.Model):
+    """Every event a person ever had, across sources: read busiest first, it bounds what any
+    period can hold, so the most active people of a period are found without summing everyone."""
+
+    actor_key = models.CharField(max_length=300, unique=True)
+    events = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["-events", "actor_key"], name="actor_total_busiest")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_key}: {self.events}"
 
 
 class DailyDownload(models.Model):

@@ -9,17 +9,21 @@ from datetime import date, datetime, timedelta
 from django.db import connection
 
 from activity.models import (
+    ActorTotal,
     DailyActivity,
     DailyActor,
     DailyDownload,
     DailyDownloader,
     WeeklyActor,
     WeeklyDownloader,
+    WeeklyPeople,
 )
 
 _ACTIVITY_TABLE = DailyActivity._meta.db_table
 _ACTOR_TABLE = DailyActor._meta.db_table
 _WEEKLY_TABLE = WeeklyActor._meta.db_table
+_WEEKLY_PEOPLE_TABLE = WeeklyPeople._meta.db_table
+_TOTAL_TABLE = ActorTotal._meta.db_table
 
 
 def week_of(day: date) -> date:
@@ -34,22 +38,36 @@ def actor_key(email: str, actor_id: str) -> str:
     return f"id:{actor_id}" if actor_id else ""
 
 
-def rollups_add(rows: Iterable[tuple[int, datetime, str, str, str]], *, sign: int = 1) -> None:
-    """Count ``(source_id, occurred_at, action, actor_email, actor_id)`` rows into the rollups
-    (``sign=-1`` takes them out again, for purges). Call inside the writing transaction."""
-    by_action: Counter[tuple[date, int, str]] = Counter()
+def rollups_add(
+    rows: Iterable[tuple[int, datetime, str, str, str, str]], *, sign: int = 1
+) -> None:
+    """Count ``(source_id, occurred_at, action, object_type, actor_email, actor_id)`` rows into
+    the rollups (``sign=-1`` takes them out again, for purges). Call inside the writing
+    transaction."""
+    by_action: Counter[tuple[date, int, str, str]] = Counter()
     by_actor: Counter[tuple[date, int, str]] = Counter()
     by_week: Counter[tuple[date, str]] = Counter()
-    for source_id, occurred_at, action, email, actor_id in rows:
+    by_total: Counter[tuple[str]] = Counter()
+    for source_id, occurred_at, action, object_type, email, actor_id in rows:
         day = occurred_at.date()
-        by_action[day, source_id, action] += 1
+        by_action[day, source_id, action, object_type] += sign
         key = actor_key(email, actor_id)
         if key:
-            by_actor[day, source_id, key] += 1
-            by_week[week_of(day), key] += 1
-    _upsert(_ACTIVITY_TABLE, "day, source_id, action", by_action, sign)
-    _upsert(_ACTOR_TABLE, "day, source_id, actor_key", by_actor, sign)
-    _upsert(_WEEKLY_TABLE, "week, actor_key", by_week, sign)
+            by_actor[day, source_id, key] += sign
+            by_week[week_of(day), key] += sign
+            by_total[(key,)] += sign
+    _upsert(_ACTIVITY_TABLE, "day, source_id, action, object_type", by_action)
+    _upsert(_ACTOR_TABLE, "day, source_id, actor_key", by_actor)
+    # A (week, person) row that appears or disappears is one more or one fewer person that week.
+    people: Counter[tuple[date]] = Counter()
+    for (week, key), events in _upsert(_WEEKLY_TABLE, "week, actor_key", by_week):
+        week = week if isinstance(week, date) else date.fromisoformat(week)  # SQLite: text
+        if sign > 0 and events == by_week[week, key]:
+            people[(week,)] += 1
+        elif sign < 0 and events <= 0:
+            people[(week,)] -= 1
+    _upsert(_WEEKLY_PEOPLE_TABLE, "week", people, value="people")
+    _upsert(_TOTAL_TABLE, "actor_key", by_total)
 
 
 def download_rollups_add(rows: Iterable[tuple[int, datetime, str, str]], *, sign: int = 1) -> None:
@@ -60,24 +78,28 @@ def download_rollups_add(rows: Iterable[tuple[int, datetime, str, str]], *, sign
     by_week: Counter[tuple[date, str]] = Counter()
     for source_id, downloaded_at, file_type, user_name in rows:
         day = downloaded_at.date()
-        by_type[day, source_id, file_type] += 1
-        by_day[day, user_name] += 1
-        by_week[week_of(day), user_name] += 1
-    _upsert(DailyDownload._meta.db_table, "day, source_id, file_type", by_type, sign, "downloads")
-    _upsert(DailyDownloader._meta.db_table, "day, user_name", by_day, sign, "downloads")
-    _upsert(WeeklyDownloader._meta.db_table, "week, user_name", by_week, sign, "downloads")
+        by_type[day, source_id, file_type] += sign
+        by_day[day, user_name] += sign
+        by_week[week_of(day), user_name] += sign
+    _upsert(DailyDownload._meta.db_table, "day, source_id, file_type", by_type, "downloads")
+    _upsert(DailyDownloader._meta.db_table, "day, user_name", by_day, "downloads")
+    _upsert(WeeklyDownloader._meta.db_table, "week, user_name", by_week, "downloads")
 
 
 def _upsert(
-    table: str, key_columns: str, counts: Counter, sign: int, value: str = "events"
-) -> None:
+    table: str, key_columns: str, counts: Counter, value: str = "events"
+) -> list[tuple[tuple, int]]:
+    """Add ``counts`` (signed) to ``table``; returns each touched key with its new value. Rows
+    that fall to zero are removed."""
     if not counts:
-        return
+        return []
     # Sorted keys: concurrent syncs lock rollup rows in one order, so they cannot deadlock.
-    rows = [(*key, sign * count) for key, count in sorted(counts.items())]
+    rows = [(*key, count) for key, count in sorted(counts.items())]
     upsert = (
-        f"ON CONFLICT ({key_columns}) DO UPDATE SET {value} = {table}.{value} + excluded.{value}"
+        f"ON CONFLICT ({key_columns}) DO UPDATE SET {value} = {table}.{value} + excluded.{value} "
+        f"RETURNING {key_columns}, {value}"
     )
+    returned = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One statement for the page: the rows as column arrays, unnested in order.
@@ -87,14 +109,20 @@ def _upsert(
                 f"SELECT * FROM unnest({arrays}) {upsert}",
                 [list(column) for column in zip(*rows, strict=True)],
             )
+            returned = cursor.fetchall()
         else:
-            cursor.executemany(
-                f"INSERT INTO {table} ({key_columns}, {value}) "
-                f"VALUES ({', '.join(['%s'] * len(rows[0]))}) {upsert}",
-                rows,
-            )
-        if sign < 0:
+            width = len(rows[0])
+            for start in range(0, len(rows), 200):
+                chunk = rows[start : start + 200]
+                values = ", ".join([f"({', '.join(['%s'] * width)})"] * len(chunk))
+                cursor.execute(
+                    f"INSERT INTO {table} ({key_columns}, {value}) VALUES {values} {upsert}",
+                    [item for row in chunk for item in row],
+                )
+                returned += cursor.fetchall()
+        if any(row[-1] <= 0 for row in returned):
             cursor.execute(f"DELETE FROM {table} WHERE {value} <= 0")
+    return [(tuple(row[:-1]), row[-1]) for row in returned]
 
 
 _SQL_ARRAY = {date: "date[]", int: "bigint[]", str: "text[]"}
@@ -106,11 +134,13 @@ def rollups_rebuild() -> None:
         cursor.execute(f"DELETE FROM {_ACTIVITY_TABLE}")
         cursor.execute(f"DELETE FROM {_ACTOR_TABLE}")
         cursor.execute(f"DELETE FROM {_WEEKLY_TABLE}")
+        cursor.execute(f"DELETE FROM {_WEEKLY_PEOPLE_TABLE}")
+        cursor.execute(f"DELETE FROM {_TOTAL_TABLE}")
         day = _utc_day_sql()
         cursor.execute(
-            f"INSERT INTO {_ACTIVITY_TABLE} (day, source_id, action, events) "
-            f"SELECT {day}, source_id, action, count(*) FROM activity_activityevent "
-            f"GROUP BY 1, 2, 3"
+            f"INSERT INTO {_ACTIVITY_TABLE} (day, source_id, action, object_type, events) "
+            f"SELECT {day}, source_id, action, object_type, count(*) FROM activity_activityevent "
+            f"GROUP BY 1, 2, 3, 4"
         )
         cursor.execute(
             f"INSERT INTO {_ACTOR_TABLE} (day, source_id, actor_key, events) "
@@ -122,6 +152,14 @@ def rollups_rebuild() -> None:
         cursor.execute(
             f"INSERT INTO {_WEEKLY_TABLE} (week, actor_key, events) "
             f"SELECT {_week_sql()}, actor_key, sum(events) FROM {_ACTOR_TABLE} GROUP BY 1, 2"
+        )
+        cursor.execute(
+            f"INSERT INTO {_WEEKLY_PEOPLE_TABLE} (week, people) "
+            f"SELECT week, count(*) FROM {_WEEKLY_TABLE} GROUP BY week"
+        )
+        cursor.execute(
+            f"INSERT INTO {_TOTAL_TABLE} (actor_key, events) "
+            f"SELECT actor_key, sum(events) FROM {_WEEKLY_TABLE} GROUP BY actor_key"
         )
         daily_download = DailyDownload._meta.db_table
         daily_downloader = DailyDownloader._meta.db_table

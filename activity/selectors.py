@@ -46,13 +46,14 @@ def person_match(value: str) -> Q:
     return any_match([Q(actor_email=value.lower()), Q(actor_id=value), Q(actor_name=value)])
 
 
-def any_match(conditions: list[Q]) -> Q:
-    """The OR of those ``conditions`` that match any event at all (all of them if none does).
+def any_match(conditions: list[Q], model=ActivityEvent) -> Q:
+    """The OR of those ``conditions`` that match any row of ``model`` at all (all of them if
+    none does).
 
-    One equality is read in time order straight off its (column, time, id) index, while an OR
+    One equality is read in time order straight off its (column, time) index, while an OR
     makes PostgreSQL collect and sort every match; usually just one of the columns holds the
     value, and an index probe per condition finds which."""
-    matching = [q for q in conditions if ActivityEvent.objects.filter(q).exists()] or conditions
+    matching = [q for q in conditions if model.objects.filter(q).exists()] or conditions
     match = Q()
     for q in matching:
         match |= q

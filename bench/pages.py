@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote_plus
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
@@ -52,39 +53,69 @@ def pages() -> list[tuple[str, str]]:
         .first()
     )
     deep = Cursor(middle.occurred_at, middle.id, "older").encode()
+    # The deepest page a user reaches by clicking "Older": the page before the oldest event.
+    deepest = (
+        ActivityEvent.objects.order_by("occurred_at", "id").only("occurred_at", "id")[50:51].get()
+    )
+    deepest = Cursor(deepest.occurred_at, deepest.id, "older").encode()
     with connection.cursor() as cursor:
-        # A person with a middling number of events, and the busiest one.
+        # The busiest person, and a typical one (the median of those with 20 events or more).
         cursor.execute(
             "SELECT actor_key, sum(events) AS n FROM activity_dailyactor "
-            "GROUP BY actor_key ORDER BY n DESC LIMIT 50"
+            "WHERE actor_key NOT LIKE 'id:%%' GROUP BY actor_key ORDER BY n DESC"
         )
-        ranked = cursor.fetchall()
-    busiest, typical = ranked[0][0], ranked[-1][0]
+        ranked = [key for key, n in cursor.fetchall() if n >= 20]
+        cursor.execute(
+            "SELECT user_name, user_uuid, count(*) FROM activity_download "
+            "GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 1"
+        )
+        downloader, downloader_uuid, _ = cursor.fetchone()
+    busiest, typical = ranked[0], ranked[len(ranked) // 2]
+    typical_name = ActivityEvent.objects.filter(actor_email=typical).values_list(
+        "actor_name", flat=True
+    )[0]
     first_event = ActivityEvent.objects.order_by("id").only("id").first().pk
+    velt_user = (
+        ActivityEvent.objects.filter(source__vendor="velt")
+        .order_by("-id")
+        .values_list("actor_id", flat=True)[0]
+    )
+    q = quote_plus
     return [
         ("activity: first page", "/activity/"),
         ("activity: deep page (cursor)", f"/activity/?cursor={deep}"),
-        ("activity: person by email", f"/activity/?person={typical}"),
-        ("activity: busiest person", f"/activity/?person={busiest}"),
-        ("activity: person by name", "/activity/?person=Person+42"),
-        ("activity: person by id", "/activity/?person=user-42"),
-        ("activity: action, 30 days", "/activity/?action=share.space&range=30d"),
+        ("activity: deepest page (Older)", f"/activity/?cursor={deepest}"),
+        ("activity: person by email", f"/activity/?person={q(typical)}"),
+        ("activity: busiest person", f"/activity/?person={q(busiest)}"),
+        ("activity: person by name", f"/activity/?person={q(typical_name)}"),
+        ("activity: person by id", f"/activity/?person={q(downloader_uuid)}"),
+        ("activity: action, 30 days", "/activity/?action=SHARED&range=30d"),
         ("activity: vendor + 7 days", "/activity/?vendor=domo&range=7d"),
-        ("activity: object type", "/activity/?object_type=query"),
-        ("activity: text, rare", "/activity/?q=Object+1234"),
+        ("activity: object type", "/activity/?object_type=monitor"),
+        ("activity: source + type, none", "/activity/?source=bench-velt&object_type=CARD"),
+        ("activity: source + type, few", "/activity/?source=bench-domo&object_type=ACCESS_TOKEN"),
+        (
+            "activity: person + action, few",
+            f"/activity/?person={q(typical)}&action=logout&range=90d",
+        ),
+        ("activity: busiest + action, none", f"/activity/?person={q(busiest)}&action=VIEWED"),
+        ("activity: text, rare", "/activity/?q=Monitor+12345"),
         ("activity: text, uncommon", "/activity/?q=export"),
         ("activity: text, common", "/activity/?q=dashboard"),
         ("activity: custom dates", "/activity/?date_from=2026-06-01&date_to=2026-06-03"),
         ("activity: event detail", f"/activity/{first_event}/"),
         ("downloads: first page + totals", "/downloads/"),
         ("downloads: file type, 30 days", "/downloads/?file_type=xlsx&range=30d"),
+        ("downloads: busiest person (name)", f"/downloads/?person={q(downloader)}"),
+        ("downloads: busiest person (id)", f"/downloads/?person={q(downloader_uuid)}"),
         ("users: charts, 30 days", "/users/?period=30"),
         ("users: charts, 365 days", "/users/?period=365"),
-        ("person page", f"/people/{typical}/"),
-        ("person page, busiest", f"/people/{busiest}/"),
+        ("person page", f"/people/{q(typical)}/"),
+        ("person page, busiest", f"/people/{q(busiest)}/"),
+        ("person page, downloader", f"/people/id:{q(downloader_uuid)}/"),
         ("sources", "/sources/"),
         ("admin events: first page", "/admin/activity/activityevent/"),
-        ("admin events: filtered", "/admin/activity/activityevent/?vendor=velt&q=user-7"),
+        ("admin events: filtered", f"/admin/activity/activityevent/?vendor=velt&q={q(velt_user)}"),
         ("admin downloads: first page", "/admin/activity/download/"),
     ]
 

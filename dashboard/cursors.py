@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core import signing
+from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
@@ -99,3 +100,10 @@ def _row_compare(queryset, time_field: str, id_field: str, op: str, cursor: Curs
         (at, cursor.id),
         output_field=BooleanField(),
     )
+
+
+def counted_paginator(object_list, per_page: int, *, count: int) -> Paginator:
+    """A numbered paginator for a list whose length is already known (not counted twice)."""
+    paginator = Paginator(object_list, per_page)
+    paginator.__dict__["count"] = count  # Paginator.count is a cached_property
+    return paginator

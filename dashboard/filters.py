@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, Source, Vendor
-from activity.selectors import person_match
+from activity.selectors import any_match, person_match
 from dashboard import params, selectors
 from dashboard.timezones import viewer_timezone
 
@@ -110,4 +110,4 @@ class DownloadFilter(TimeWindowFilterSet):
 
     def filter_person(self, queryset, name, value):
         value = value.strip()
-        return queryset.filter(Q(user_uuid=value) | Q(user_name=value))
+        return queryset.filter(any_match([Q(user_uuid=value), Q(user_name=value)], Download))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from activity.models import (
     ActivityEvent,
+    ActorTotal,
     DailyActivity,
     DailyActor,
     DailyDownload,
@@ -23,6 +25,7 @@ from activity.models import (
     UserActivitySnapshot,
     WeeklyActor,
     WeeklyDownloader,
+    WeeklyPeople,
 )
 from activity.rollups import week_of
 from activity.selectors import estimated_rows, within_budget
@@ -30,6 +33,7 @@ from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
 from dashboard import params
 from dashboard.cursors import Cursor, KeysetPage, keyset_page, row_before
+from dashboard.rollup_scope import Facets, RollupScope, facets_of
 
 COUNT_LIMIT = 1000
 # Parts of the activity page's 100 ms; each part degrades on its own when it runs out.
@@ -39,7 +43,6 @@ COUNT_BUDGET_MS = 30
 FACET_BUDGET_MS = 40
 # Counting more rows than this does not fit the budget; the estimate says so up front.
 FACET_MAX_ROWS = 300_000
-Facets = dict[str, list[tuple[str, int]]]
 
 
 @dataclass(frozen=True)
@@ -65,15 +68,24 @@ def event_count(
     return within_budget(lambda: capped_count(events), ms=COUNT_BUDGET_MS)
 
 
-def event_page(events: QuerySet[ActivityEvent], *, cursor: Cursor | None, text: bool) -> KeysetPage:
-    """One page of events, newest first; a text search is time-bounded (``event_search_page``)."""
-    if (
-        text
-        and connection.vendor == "postgresql"
-        and (cursor is None or cursor.direction == "older")
-    ):
-        return event_search_page(events, cursor=cursor)
-    return _event_page(events, cursor)
+def event_page(
+    events: QuerySet[ActivityEvent],
+    *,
+    cursor: Cursor | None,
+    filtered: bool,
+    scope: RollupScope | None = None,
+) -> KeysetPage:
+    """One page of events, newest first.
+
+    A filtered list is read window by window under a time budget (``_budgeted_page``): the
+    days the rollups say may hold a match when the ``scope`` is known (none at all proves the
+    list empty without reading an event), else windows of time that grow fourfold."""
+    if not filtered or (cursor is not None and cursor.direction == "newer"):
+        return keyset_page(
+            events, cursor=cursor, size=params.PAGE_SIZE, time_field="occurred_at", id_field="id"
+        )
+    windows = _day_windows(scope.days(), cursor) if scope is not None else _growing_windows(cursor)
+    return _budgeted_page(events, cursor=cursor, windows=windows)
 
 
 def search_is_countable(page: KeysetPage) -> bool:
@@ -82,69 +94,120 @@ def search_is_countable(page: KeysetPage) -> bool:
     return connection.vendor != "postgresql" or (page.older is None and page.newer is None)
 
 
-def _event_page(events: QuerySet[ActivityEvent], cursor: Cursor | None) -> KeysetPage:
-    return keyset_page(
-        events, cursor=cursor, size=params.PAGE_SIZE, time_field="occurred_at", id_field="id"
-    )
+Window = tuple[datetime | None, Cursor | None]  # (from, before): rows in [from, before)
 
 
-def event_search_page(events: QuerySet[ActivityEvent], *, cursor: Cursor | None) -> KeysetPage:
-    """Free text, newest first, in windows of time that grow fourfold, within a time budget.
+def _day_windows(days: list[tuple[date, int]], cursor: Cursor | None) -> Iterator[Window]:
+    """One window per run of consecutive days that may hold a match, newest first: the days
+    between runs are never read."""
+    newest_first = [day for day, _ in days if cursor is None or day <= cursor.at.date()]
+    runs: list[list[date]] = []
+    for day in newest_first:
+        if runs and runs[-1][-1] - day == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    for run in runs:
+        end = Cursor(_utc_midnight(run[0] + timedelta(days=1)), 0, "older")
+        yield _utc_midnight(run[-1]), cursor if cursor and cursor.at < end.at else end
 
-    Each window reads the (occurred_at, id) index from its newest end and stops as soon as
-    the page is full, so common words cost little; rare words stop when the budget runs out,
-    and the page says how far back it searched, with an "older" link that carries on from
-    there. What it shows is exact: every match newer than that point. (No index serves an
-    arbitrary substring well: a trigram index spends longer on the common trigrams of the
-    text than this spends reading rows.)"""
-    size = params.PAGE_SIZE
+
+def _growing_windows(cursor: Cursor | None) -> Iterator[Window]:
+    """Windows of time back from the cursor (or the newest event), 6 hours and then four
+    times longer each, down to the oldest event."""
     oldest = newest_event_time(oldest=True)
     if oldest is None:
-        return KeysetPage([], None, None)
+        return
     end = cursor.at if cursor else newest_event_time()
-    upper = cursor
-    rows: list[ActivityEvent] = []
-    span = SEARCH_FIRST_WINDOW
-    deadline = time.monotonic() + SEARCH_BUDGET_MS / 1000
-    exhausted = False
-    while len(rows) <= size:
-        remaining = int((deadline - time.monotonic()) * 1000)
-        if remaining <= 0:
-            break
+    upper, span = cursor, SEARCH_FIRST_WINDOW
+    while True:
         start = end - span
-        window = events.filter(occurred_at__gte=start) if start > oldest else events
-        if upper is not None:
+        if start <= oldest:
+            yield None, upper
+            return
+        yield start, upper
+        # Rows at exactly ``start`` were read; (start, 0) sorts below all of them.
+        end, span, upper = start, span * 4, Cursor(start, 0, "older")
+
+
+def _budgeted_page(
+    events: QuerySet[ActivityEvent], *, cursor: Cursor | None, windows: Iterator[Window]
+) -> KeysetPage:
+    """Newest first through ``windows`` until the page is full, within a time budget on
+    PostgreSQL.
+
+    Each window reads its index from its newest end and stops as soon as the page is full, so
+    a common match costs little; a rare one stops when the budget runs out, and the page says
+    how far back it searched, with an "older" link that carries on from there. What it shows is
+    exact: every match newer than that point. (No index serves every combination of filters,
+    nor an arbitrary substring: a trigram index spends longer on the common trigrams of the
+    text than this spends reading rows.)"""
+    size = params.PAGE_SIZE
+    budgeted = connection.vendor == "postgresql"
+    deadline = time.monotonic() + SEARCH_BUDGET_MS / 1000
+    rows: list[ActivityEvent] = []
+    searched: Cursor | None = cursor  # every match newer than this has been read
+    for start, before in windows:
+        window = events.filter(occurred_at__gte=start) if start else events
+        if before is not None:
             window = window.filter(
-                row_before(window, upper, time_field="occurred_at", id_field="id")
+                row_before(window, before, time_field="occurred_at", id_field="id")
             )
         need = size + 1 - len(rows)
-        found = within_budget(
-            lambda w=window, n=need: list(w.order_by("-occurred_at", "-id")[:n]), ms=remaining
-        )
+        found = _read_window(window, need, deadline if budgeted else None)
         if found is None:
             break
         rows += found
-        if start <= oldest:
-            exhausted = True
+        if len(rows) > size:
             break
-        end, span = start, span * 4
-        # Rows at exactly ``start`` were searched; (start, 0) sorts below all of them.
-        upper = Cursor(start, 0, "older")
-    newer = Cursor(rows[0].occurred_at, rows[0].id, "newer").encode() if cursor and rows else None
+        searched = Cursor(start, 0, "older") if start else None
+    else:
+        return KeysetPage(rows, None, _newer(rows, cursor))
     if len(rows) > size:
         rows = rows[:size]
         older = Cursor(rows[-1].occurred_at, rows[-1].id, "older").encode()
-        return KeysetPage(rows, older, newer)
-    if exhausted:
-        return KeysetPage(rows, None, newer)
-    stop = upper or Cursor(end, 0, "older")
-    if upper is None:  # not even the first window finished: nothing was searched
-        stop = Cursor(end + timedelta(microseconds=1), 0, "older")
-    return KeysetPage(rows, stop.encode(), newer, searched_to=stop.at)
+        return KeysetPage(rows, older, _newer(rows, cursor))
+    if searched is None:  # not even the first window finished: nothing was searched
+        newest = newest_event_time()
+        searched = Cursor(newest + timedelta(microseconds=1), 0, "older")
+    return KeysetPage(rows, searched.encode(), _newer(rows, cursor), searched_to=searched.at)
+
+
+def _read_window(window: QuerySet[ActivityEvent], need: int, deadline: float | None):
+    """The window's newest ``need`` rows, or None when the deadline has passed first."""
+
+    def read():
+        return list(window.order_by("-occurred_at", "-id")[:need])
+
+    if deadline is None:
+        return read()
+    remaining = int((deadline - time.monotonic()) * 1000)
+    return within_budget(read, ms=remaining) if remaining > 0 else None
+
+
+def _newer(rows: list[ActivityEvent], cursor: Cursor | None) -> str | None:
+    return Cursor(rows[0].occurred_at, rows[0].id, "newer").encode() if cursor and rows else None
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
 
 
 def event_list() -> QuerySet[ActivityEvent]:
     return ActivityEvent.objects.select_related("source")
+
+
+def activity_facets(
+    events: QuerySet[ActivityEvent], *, scope: RollupScope | None, first_page: KeysetPage | None
+) -> Facets | None:
+    """Counts by vendor and action: from the first page when it is the only one, from the
+    rollups when they hold the filter, else counted under the time budget."""
+    if first_page is not None and first_page.older is None:
+        counted = Counter((event.source_id, event.action) for event in first_page.rows)
+        return facets_of((source_id, action, n) for (source_id, action), n in counted.items())
+    if scope is not None and scope.counts_facets:
+        return scope.facets()
+    return facet_counts(events)
 
 
 def facet_counts(queryset: QuerySet[ActivityEvent]) -> Facets | None:
@@ -153,51 +216,23 @@ def facet_counts(queryset: QuerySet[ActivityEvent]) -> Facets | None:
         return None
     return within_budget(
         ms=FACET_BUDGET_MS,
-        query=lambda: _facets(
+        query=lambda: facets_of(
             queryset.order_by().values_list("source_id", "action").annotate(n=Count("id"))
         ),
     )
-
-
-def facet_counts_from_rollups(
-    *,
-    since: date | None,
-    until: date | None,
-    vendor: str | None,
-    source: Source | None,
-    action: str | None,
-) -> Facets:
-    """The same counts from the daily rollups, for filters they can answer (whole UTC days)."""
-    rows = DailyActivity.objects.all()
-    if since:
-        rows = rows.filter(day__gte=since)
-    if until:
-        rows = rows.filter(day__lte=until)
-    if vendor:
-        rows = rows.filter(source__vendor=vendor)
-    if source:
-        rows = rows.filter(source=source)
-    if action:
-        rows = rows.filter(action=action)
-    return _facets(rows.values_list("source_id", "action").annotate(n=Sum("events")))
-
-
-def _facets(rows) -> Facets:
-    """Vendor and top-10 action counts from one scan grouped by (source, action)."""
-    vendor_of = dict(Source.objects.values_list("pk", "vendor"))
-    vendors: Counter[str] = Counter()
-    actions: Counter[str] = Counter()
-    for source_id, action, n in rows:
-        vendors[vendor_of[source_id]] += n
-        actions[action] += n
-    return {"vendor": vendors.most_common(), "action": actions.most_common(10)}
 
 
 def download_list() -> QuerySet[Download]:
     return Download.objects.select_related("event", "source")
 
 
-def download_totals(queryset: QuerySet[Download]) -> dict[str, list[tuple[str, int]]] | None:
+def download_totals(
+    queryset: QuerySet[Download], *, days: tuple[date | None, date | None] | None
+) -> dict[str, list[tuple[str, int]]] | None:
+    """Totals by file type and person: from the rollups for a filter of whole UTC ``days``
+    (see ``rollup_scope.download_days``), otherwise counted under the time budget."""
+    if days is not None:
+        return download_totals_from_rollups(since=days[0], until=days[1])
     if (estimated_rows(queryset) or 0) > FACET_MAX_ROWS:
         return None
 
@@ -268,10 +303,9 @@ def weekly_active_people(*, since: date) -> list[tuple[date, int]]:
     """Distinct people per week (weeks start on Monday); the first week counts from ``since``."""
     first_full = _first_monday(since)
     rows = list(
-        WeeklyActor.objects.filter(week__gte=first_full)
-        .values_list("week")
-        .annotate(people=Count("id"))
+        WeeklyPeople.objects.filter(week__gte=first_full, people__gt=0)
         .order_by("week")
+        .values_list("week", "people")
     )
     if first_full > since:
         partial = DailyActor.objects.filter(day__gte=since, day__lt=first_full).aggregate(
@@ -282,21 +316,48 @@ def weekly_active_people(*, since: date) -> list[tuple[date, int]]:
     return rows
 
 
+TOP_CANDIDATES_BATCH = 500
+TOP_CANDIDATES_MAX = 5000
+
+
 def top_people(*, since: date, limit: int = 10) -> list[tuple[str, int]]:
-    """The most active people since ``since``: whole weeks from the weekly rollup, the days
-    before the first Monday from the daily one."""
+    """The most active people since ``since``, without summing everyone's period.
+
+    Candidates come busiest first by their all-time total, which bounds what any period can
+    hold: once the ``limit``-th best period total reaches the next candidate's all-time total,
+    nobody further down can enter the list (the threshold algorithm). Each batch of candidates
+    is counted from the weekly rollup (whole weeks) and the daily one (the days before the
+    first Monday). A flat distribution, where the bound never closes, is summed in full."""
+    totals = ActorTotal.objects.order_by("-events", "actor_key").values_list("actor_key", "events")
+    best: list[tuple[str, int]] = []
+    for offset in range(0, TOP_CANDIDATES_MAX, TOP_CANDIDATES_BATCH):
+        batch = list(totals[offset : offset + TOP_CANDIDATES_BATCH])
+        if not batch:
+            return best
+        counted = _period_events(since=since, keys=[key for key, _ in batch])
+        best = sorted([*best, *counted.items()], key=lambda item: (-item[1], item[0]))[:limit]
+        bound = batch[-1][1]  # nobody after this batch had more events, ever
+        if len(best) == limit and best[-1][1] > bound:
+            return best
+    return _period_events_top(since=since, limit=limit)
+
+
+def _period_events(*, since: date, keys: list[str] | None) -> Counter[str]:
     first_full = _first_monday(since)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT actor_key, sum(events) FROM ("
-            f" SELECT actor_key, events FROM {WeeklyActor._meta.db_table} WHERE week >= %s"
-            " UNION ALL"
-            f" SELECT actor_key, events FROM {DailyActor._meta.db_table}"
-            " WHERE day >= %s AND day < %s"
-            ") AS counted GROUP BY actor_key ORDER BY 2 DESC, 1 LIMIT %s",
-            [first_full, since, first_full, limit],
-        )
-        return [(key, int(events)) for key, events in cursor.fetchall()]
+    counted: Counter[str] = Counter()
+    weekly = WeeklyActor.objects.filter(week__gte=first_full)
+    daily = DailyActor.objects.filter(day__gte=since, day__lt=first_full)
+    if keys is not None:
+        weekly, daily = weekly.filter(actor_key__in=keys), daily.filter(actor_key__in=keys)
+    for rows in (weekly, daily):
+        for key, events in rows.values_list("actor_key").annotate(n=Sum("events")).order_by():
+            counted[key] += events
+    return counted
+
+
+def _period_events_top(*, since: date, limit: int) -> list[tuple[str, int]]:
+    counted = _period_events(since=since, keys=None)
+    return sorted(counted.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
 def _first_monday(day: date) -> date:
@@ -340,9 +401,12 @@ def _person_match(key: str) -> Q:
 
 
 def person_downloads(key: str) -> QuerySet[Download]:
+    """Downloads by the person's own Lightdash id. Lightdash's download rows carry a user UUID
+    and names, never an email: a person known by email has none to show here (reading every
+    download to join it to its event found none either, in seconds)."""
     if key.startswith("id:"):
         return download_list().filter(user_uuid=key[3:])
-    return download_list().filter(event__actor_email=key.lower())
+    return download_list().none()
 
 
 def person_by_vendor(key: str) -> list[tuple[str, int]]:

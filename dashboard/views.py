@@ -6,7 +6,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,13 +17,16 @@ from activity.exports import CONTENT_TYPES, FORMATS, export_lines
 from activity.models import ActivityEvent, Source
 from activity.tasks import sync_enqueue
 from dashboard import charts, params, selectors
-from dashboard.cursors import BadCursor, Cursor, keyset_page
+from dashboard.cursors import BadCursor, Cursor, counted_paginator, keyset_page
 from dashboard.filters import ActivityFilter, DownloadFilter
 from dashboard.permissions import can_manage_sources, viewer_required
+from dashboard.rollup_scope import activity_scope, download_days
 from dashboard.timezones import viewer_timezone
 
 DOWNLOAD_PAGES_LIMIT = 10_000
 PERIODS = (7, 30, 90, 365)
+# The activity filters that narrow the list beyond its dates.
+FILTERS = ("vendor", "source", "person", "action", "object_type", "q")
 
 
 def _render(request, template: str, context: dict, *, fragment: str = "results", status=200):
@@ -55,37 +58,23 @@ def activity(request):
         cursor = _cursor(request)
     except BadCursor as error:
         return _bad_request(request, "dashboard/activity.html", context, str(error))
+    data = filterset.form.cleaned_data
     events = filterset.qs
-    text = bool(filterset.form.cleaned_data.get("q"))
-    page = selectors.event_page(events, cursor=cursor, text=text)
-    countable = not text or selectors.search_is_countable(page)
+    scope = activity_scope(data, zone=viewer_timezone(request), now=timezone.now())
+    page = selectors.event_page(
+        events, cursor=cursor, filtered=any(data.get(name) for name in FILTERS), scope=scope
+    )
+    countable = not data.get("q") or selectors.search_is_countable(page)
+    first_page = page if cursor is None else None
     context.update(
         page=page,
-        count=selectors.event_count(events, first_page=page if cursor is None else None)
+        count=selectors.event_count(events, first_page=first_page) if countable else None,
+        facets=selectors.activity_facets(events, scope=scope, first_page=first_page)
         if countable
         else None,
-        facets=_activity_facets(filterset) if countable else None,
         export_formats=FORMATS,
     )
     return _render(request, "dashboard/activity.html", context)
-
-
-def _activity_facets(filterset: ActivityFilter):
-    data = filterset.form.cleaned_data
-    if data.get("person") or data.get("object_type") or data.get("q") or data.get("range") == "24h":
-        return selectors.facet_counts(filterset.qs)
-    since = until = None
-    if data.get("range"):
-        since = (timezone.now() - timezone.timedelta(days=params.RANGES[data["range"]])).date()
-    since = data.get("date_from") or since
-    until = data.get("date_to")
-    return selectors.facet_counts_from_rollups(
-        since=since,
-        until=until,
-        vendor=data.get("vendor") or None,
-        source=data.get("source"),
-        action=data.get("action") or None,
-    )
 
 
 @viewer_required
@@ -123,9 +112,12 @@ def downloads(request):
         return _bad_request(request, "dashboard/downloads.html", context, "Check the filters.")
     rows = filterset.qs
     count = selectors.capped_count(rows, DOWNLOAD_PAGES_LIMIT)
-    context.update(count=count, totals=_download_totals(filterset))
+    days = download_days(filterset.form.cleaned_data, zone=viewer_timezone(request))
+    context.update(count=count, totals=selectors.download_totals(rows, days=days))
     if not count.capped:
-        paginator = Paginator(rows.order_by("-downloaded_at", "-event_id"), params.PAGE_SIZE)
+        paginator = counted_paginator(
+            rows.order_by("-downloaded_at", "-event_id"), params.PAGE_SIZE, count=count.value
+        )
         try:
             context["numbered"] = paginator.page(request.GET.get(params.PAGE) or 1)
             context["rows"] = context["numbered"].object_list
@@ -145,20 +137,6 @@ def downloads(request):
         )
         context["rows"] = context["page"].rows
     return _render(request, "dashboard/downloads.html", context)
-
-
-def _download_totals(filterset: DownloadFilter):
-    """From the rollups when the filter is whole UTC days at most; otherwise counted, under
-    the time budget."""
-    data = filterset.form.cleaned_data
-    dated = data.get("date_from") or data.get("date_to")
-    utc = filterset.request is None or viewer_timezone(filterset.request).key == "UTC"
-    raw_filters = ("person", "file_type", "context", "range")
-    if any(data.get(name) for name in raw_filters) or (dated and not utc):
-        return selectors.download_totals(filterset.qs)
-    return selectors.download_totals_from_rollups(
-        since=data.get("date_from"), until=data.get("date_to")
-    )
 
 
 @viewer_required

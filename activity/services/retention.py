@@ -37,7 +37,9 @@ def events_purge(
                 return total
             doomed = ActivityEvent.objects.filter(id__in=ids)
             rollups_add(
-                doomed.values_list("source_id", "occurred_at", "action", "actor_email", "actor_id"),
+                doomed.values_list(
+                    "source_id", "occurred_at", "action", "object_type", "actor_email", "actor_id"
+                ),
                 sign=-1,
             )
             doomed_downloads = Download.objects.filter(event_id__in=ids)

@@ -108,7 +108,7 @@ def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
     else:
         inserted = _insert_generic(rows)
     new_rows = [unique[key][0] for _, key in inserted]
-    rollups_add((row[0], row[2], row[6], row[5], row[3]) for row in new_rows)
+    rollups_add((row[0], row[2], row[6], row[7], row[5], row[3]) for row in new_rows)
     downloads = [
         (event_id, unique[key][1]) for event_id, key in inserted if unique[key][1].download
     ]

@@ -69,7 +69,7 @@ def test_download_totals_from_rollups_match_a_count(data, since_days, until_days
         rows = rows.filter(downloaded_at__date__gte=since)
     if until:
         rows = rows.filter(downloaded_at__date__lte=until)
-    counted = selectors.download_totals(rows)
+    counted = selectors.download_totals(rows, days=None)
     from_rollups = selectors.download_totals_from_rollups(since=since, until=until)
     assert dict(from_rollups["file_type"]) == dict(counted["file_type"])
     assert dict(from_rollups["person"]) == dict(counted["person"])
@@ -77,7 +77,7 @@ def test_download_totals_from_rollups_match_a_count(data, since_days, until_days
 
 def _search(text, cursor=None):
     events = selectors.event_list().filter(selectors.text_match(text))
-    return selectors.event_page(events, cursor=cursor, text=True)
+    return selectors.event_page(events, cursor=cursor, filtered=True)
 
 
 def _all_pages(text):

@@ -1,0 +1,166 @@
+"""What the daily rollups can answer for a list's filter, in one place for every page.
+
+The rollups count events per UTC day and source by action and object type (``DailyActivity``)
+and by person (``DailyActor``). A filter made only of those columns and a date range can be
+answered from them: its facets counted, its emptiness proved, and the days that hold its
+events found, so a list never reads the event table where nothing can match.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Sum
+
+from activity.models import DailyActivity, DailyActor, Source
+from dashboard import params
+
+Facets = dict[str, list[tuple[str, int]]]
+
+
+@dataclass(frozen=True)
+class RollupScope:
+    """A filter in the rollups' terms: UTC days and the columns they are keyed by."""
+
+    since: date | None = None  # UTC days, both ends included
+    until: date | None = None
+    # Whether the first or last day holds hours outside the filter (the last 24 hours, a day in
+    # another time zone): such days still prove emptiness and find days, but counts from them
+    # would be off by more than a day's edge.
+    partial_days: bool = False
+    vendor: str | None = None
+    source: Source | None = None
+    action: str | None = None
+    object_type: str | None = None
+    person_key: str | None = None
+
+    @property
+    def counts_facets(self) -> bool:
+        """Whether the facets can come from the rollups: no person (the person rollup has no
+        actions) and no partial day (a preset range of a week or more starts at the beginning
+        of its first UTC day, a difference of hours that the counts may carry)."""
+        return not self.partial_days and self.person_key is None
+
+    def days(self) -> list[tuple[date, int]]:
+        """``(UTC day, at most this many matching events)`` for every day that may hold a
+        match, newest first; an empty list proves that nothing matches."""
+        bounds: dict[tuple[date, int], int] | None = None
+        if self.action or self.object_type or not self.person_key:
+            bounds = _by_day_and_source(self._activity_rows(), "events")
+        if self.person_key:
+            people = _by_day_and_source(self._person_rows(), "events")
+            bounds = people if bounds is None else _least(bounds, people)
+        per_day: Counter[date] = Counter()
+        for (day, _), n in bounds.items():
+            per_day[day] += n
+        return sorted(per_day.items(), reverse=True)
+
+    def facets(self) -> Facets:
+        """Counts by vendor and the top ten actions (see ``counts_facets``)."""
+        rows = self._activity_rows().values_list("source_id", "action").annotate(n=Sum("events"))
+        return facets_of(rows)
+
+    def _activity_rows(self):
+        rows = self._dated(DailyActivity.objects.all())
+        if self.action:
+            rows = rows.filter(action=self.action)
+        if self.object_type:
+            rows = rows.filter(object_type=self.object_type)
+        return rows
+
+    def _person_rows(self):
+        # An email, or a vendor user id written as one (Velt ids are the customer's own).
+        keys = [self.person_key.lower(), f"id:{self.person_key}"]
+        return self._dated(DailyActor.objects.filter(actor_key__in=keys))
+
+    def _dated(self, rows):
+        if self.since:
+            rows = rows.filter(day__gte=self.since)
+        if self.until:
+            rows = rows.filter(day__lte=self.until)
+        if self.vendor:
+            rows = rows.filter(source__vendor=self.vendor)
+        if self.source:
+            rows = rows.filter(source=self.source)
+        return rows
+
+
+def activity_scope(data: dict, *, zone: ZoneInfo, now: datetime) -> RollupScope | None:
+    """The rollup scope of the activity filter's cleaned ``data``; None when it filters on
+    something the rollups do not hold (free text, a person by name or vendor id)."""
+    if data.get("q"):
+        return None
+    person = (data.get("person") or "").strip()
+    if person and "@" not in person:
+        return None
+    since, until, partial_days = _utc_days(data, zone=zone, now=now)
+    return RollupScope(
+        since=since,
+        until=until,
+        partial_days=partial_days,
+        vendor=data.get("vendor") or None,
+        source=data.get("source"),
+        action=data.get("action") or None,
+        object_type=data.get("object_type") or None,
+        person_key=person or None,
+    )
+
+
+def download_days(data: dict, *, zone: ZoneInfo) -> tuple[date | None, date | None] | None:
+    """The UTC days of a download filter made only of whole days; None otherwise."""
+    if any(data.get(name) for name in ("person", "file_type", "context", "range")):
+        return None
+    since, until, partial_days = _utc_days(data, zone=zone, now=None)
+    return None if partial_days else (since, until)
+
+
+def _utc_days(
+    data: dict, *, zone: ZoneInfo, now: datetime | None
+) -> tuple[date | None, date | None, bool]:
+    since = until = None
+    partial_days = False
+    if data.get("range"):
+        since = (now - timedelta(days=params.RANGES[data["range"]])).date()
+        partial_days = data["range"] == "24h"
+    if data.get("date_from"):
+        start = _utc_day(data["date_from"], zone, 0)
+        since = max(since, start) if since else start
+    if data.get("date_to"):
+        until = _utc_day(data["date_to"], zone, 1)
+    if zone.key != "UTC" and (data.get("date_from") or data.get("date_to")):
+        partial_days = True  # a local day spans two UTC days
+    return since, until, partial_days
+
+
+def _utc_day(day: date, zone: ZoneInfo, end: int) -> date:
+    """The UTC day holding the start (``end=0``) or the last moment (``end=1``) of a local day."""
+    moment = datetime.combine(day + timedelta(days=end), time.min, tzinfo=zone)
+    return (moment - timedelta(microseconds=end)).astimezone(ZoneInfo("UTC")).date()
+
+
+def _by_day_and_source(rows, value: str) -> dict[tuple[date, int], int]:
+    return {
+        (day, source_id): n
+        for day, source_id, n in rows.values_list("day", "source_id")
+        .annotate(n=Sum(value))
+        .order_by()
+        if n
+    }
+
+
+def _least(a: dict, b: dict) -> dict:
+    return {key: min(n, b[key]) for key, n in a.items() if key in b}
+
+
+def facets_of(rows) -> Facets:
+    """Vendor and top-10 action counts from rows grouped by (source id, action)."""
+    vendor_of = dict(Source.objects.values_list("pk", "vendor"))
+    vendors: Counter[str] = Counter()
+    actions: Counter[str] = Counter()
+    for source_id, action, n in rows:
+        vendors[vendor_of[source_id]] += n
+        actions[action] += n
+    return {"vendor": vendors.most_common(), "action": actions.most_common(10)}
