@@ -192,6 +192,7 @@ class Download(models.Model):
             models.Index(fields=["downloaded_at", "event"], name="download_time"),
             models.Index(fields=["file_type", "downloaded_at"], name="download_file_type_time"),
             models.Index(fields=["user_uuid", "downloaded_at"], name="download_user_time"),
+            models.Index(fields=["user_name", "downloaded_at"], name="download_user_name_time"),
             models.Index(fields=["query_context", "downloaded_at"], name="download_context_time"),
         ]
 

@@ -38,9 +38,7 @@ def actor_key(email: str, actor_id: str) -> str:
     return f"id:{actor_id}" if actor_id else ""
 
 
-def rollups_add(
-    rows: Iterable[tuple[int, datetime, str, str, str, str]], *, sign: int = 1
-) -> None:
+def rollups_add(rows: Iterable[tuple[int, datetime, str, str, str, str]], *, sign: int = 1) -> None:
     """Count ``(source_id, occurred_at, action, object_type, actor_email, actor_id)`` rows into
     the rollups (``sign=-1`` takes them out again, for purges). Call inside the writing
     transaction."""

@@ -641,6 +641,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     fill(args.events, args.seed)
     call_command("rebuild_rollups")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")  # the rollups' statistics, and index-only scans
 
 
 if __name__ == "__main__":

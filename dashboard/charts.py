@@ -69,7 +69,7 @@ def weekly_people(rows: list[tuple[date, int]]) -> str:
         mode="lines+markers",
         name="people",
     )
-    return _figure("Weekly active people, all vendors", [trace])
+    return _figure("Weekly active people, all vendors (whole weeks, from Monday)", [trace])
 
 
 def top_people(rows: list[tuple[str, int]]) -> str:

@@ -43,6 +43,8 @@ COUNT_BUDGET_MS = 30
 FACET_BUDGET_MS = 40
 # Counting more rows than this does not fit the budget; the estimate says so up front.
 FACET_MAX_ROWS = 300_000
+# Download totals group by text columns, a third as fast.
+DOWNLOAD_TOTALS_MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -98,18 +100,21 @@ Window = tuple[datetime | None, Cursor | None]  # (from, before): rows in [from,
 
 
 def _day_windows(days: list[tuple[date, int]], cursor: Cursor | None) -> Iterator[Window]:
-    """One window per run of consecutive days that may hold a match, newest first: the days
-    between runs are never read."""
-    newest_first = [day for day, _ in days if cursor is None or day <= cursor.at.date()]
-    runs: list[list[date]] = []
-    for day in newest_first:
-        if runs and runs[-1][-1] - day == timedelta(days=1):
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    for run in runs:
-        end = Cursor(_utc_midnight(run[0] + timedelta(days=1)), 0, "older")
-        yield _utc_midnight(run[-1]), cursor if cursor and cursor.at < end.at else end
+    """Windows over the days that may hold a match, newest first, each holding at least a
+    page of them (by the rollups' bound) and none starting or ending on a day without: the
+    days before, after and between are read only where a window spans a gap."""
+    days = [(day, n) for day, n in days if cursor is None or day <= cursor.at.date()]
+    groups: list[list[date]] = []
+    held = 0
+    for day, n in days:
+        if not groups or held > params.PAGE_SIZE:
+            groups.append([])
+            held = 0
+        groups[-1].append(day)
+        held += n
+    for group in groups:
+        end = Cursor(_utc_midnight(group[0] + timedelta(days=1)), 0, "older")
+        yield _utc_midnight(group[-1]), cursor if cursor and cursor.at < end.at else end
 
 
 def _growing_windows(cursor: Cursor | None) -> Iterator[Window]:
@@ -233,7 +238,7 @@ def download_totals(
     (see ``rollup_scope.download_days``), otherwise counted under the time budget."""
     if days is not None:
         return download_totals_from_rollups(since=days[0], until=days[1])
-    if (estimated_rows(queryset) or 0) > FACET_MAX_ROWS:
+    if (estimated_rows(queryset) or 0) > DOWNLOAD_TOTALS_MAX_ROWS:
         return None
 
     def totals():
@@ -300,23 +305,16 @@ def daily_events_by_vendor(*, since: date) -> list[tuple[date, str, int]]:
 
 
 def weekly_active_people(*, since: date) -> list[tuple[date, int]]:
-    """Distinct people per week (weeks start on Monday); the first week counts from ``since``."""
-    first_full = _first_monday(since)
-    rows = list(
-        WeeklyPeople.objects.filter(week__gte=first_full, people__gt=0)
+    """Distinct people per whole week (weeks start on Monday) from the first Monday on or
+    after ``since``: a week cut by the period's start would be drawn as a dip."""
+    return list(
+        WeeklyPeople.objects.filter(week__gte=_first_monday(since), people__gt=0)
         .order_by("week")
         .values_list("week", "people")
     )
-    if first_full > since:
-        partial = DailyActor.objects.filter(day__gte=since, day__lt=first_full).aggregate(
-            people=Count("actor_key", distinct=True)
-        )["people"]
-        if partial:
-            rows.insert(0, (week_of(since), partial))
-    return rows
 
 
-TOP_CANDIDATES_BATCH = 500
+TOP_CANDIDATES_FIRST = 50
 TOP_CANDIDATES_MAX = 5000
 
 
@@ -324,14 +322,16 @@ def top_people(*, since: date, limit: int = 10) -> list[tuple[str, int]]:
     """The most active people since ``since``, without summing everyone's period.
 
     Candidates come busiest first by their all-time total, which bounds what any period can
-    hold: once the ``limit``-th best period total reaches the next candidate's all-time total,
+    hold: once the ``limit``-th best period total exceeds the next candidate's all-time total,
     nobody further down can enter the list (the threshold algorithm). Each batch of candidates
-    is counted from the weekly rollup (whole weeks) and the daily one (the days before the
-    first Monday). A flat distribution, where the bound never closes, is summed in full."""
+    (50, then four times more each) is counted from the weekly rollup (whole weeks) and the
+    daily one (the days before the first Monday). A distribution so flat that the bound does
+    not close within 5,000 candidates is summed in full."""
     totals = ActorTotal.objects.order_by("-events", "actor_key").values_list("actor_key", "events")
     best: list[tuple[str, int]] = []
-    for offset in range(0, TOP_CANDIDATES_MAX, TOP_CANDIDATES_BATCH):
-        batch = list(totals[offset : offset + TOP_CANDIDATES_BATCH])
+    offset, batch_size = 0, TOP_CANDIDATES_FIRST
+    while offset < TOP_CANDIDATES_MAX:
+        batch = list(totals[offset : offset + batch_size])
         if not batch:
             return best
         counted = _period_events(since=since, keys=[key for key, _ in batch])
@@ -339,6 +339,7 @@ def top_people(*, since: date, limit: int = 10) -> list[tuple[str, int]]:
         bound = batch[-1][1]  # nobody after this batch had more events, ever
         if len(best) == limit and best[-1][1] > bound:
             return best
+        offset, batch_size = offset + batch_size, batch_size * 4
     return _period_events_top(since=since, limit=limit)
 
 

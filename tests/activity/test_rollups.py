@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import Sum
 
-from activity.models import DailyActivity, DailyActor, WeeklyActor
+from activity.models import ActorTotal, DailyActivity, DailyActor, WeeklyActor, WeeklyPeople
 from activity.rollups import rollups_rebuild
 from activity.services.retention import events_purge
 from activity.sync.records import NormalizedEvent
@@ -21,6 +21,7 @@ def events(n: int, start: datetime = DAY) -> list[NormalizedEvent]:
             external_id=f"e{i}",
             occurred_at=start + timedelta(minutes=20 * i),
             action="view" if i % 2 else "edit",
+            object_type="chart" if i % 4 else "dashboard",
             actor_email="Ada@Example.com" if i % 3 else "",
             actor_id="" if i % 3 else f"u{i}",
             raw={"i": i},
@@ -30,10 +31,12 @@ def events(n: int, start: datetime = DAY) -> list[NormalizedEvent]:
 
 
 def snapshot():
-    activity = sorted(DailyActivity.objects.values_list("day", "action", "events"))
+    activity = sorted(DailyActivity.objects.values_list("day", "action", "object_type", "events"))
     actors = sorted(DailyActor.objects.values_list("day", "actor_key", "events"))
     weeks = sorted(WeeklyActor.objects.values_list("week", "actor_key", "events"))
-    return activity, actors, weeks
+    people = sorted(WeeklyPeople.objects.values_list("week", "people"))
+    totals = sorted(ActorTotal.objects.values_list("actor_key", "events"))
+    return activity, actors, weeks, people, totals
 
 
 def test_rollups_count_only_new_events_and_match_a_full_recount(make_source):
