@@ -45,12 +45,12 @@ PORT = 8799
 
 
 def empty_tables() -> None:
+    """Every table of the activity app: events, downloads, runs, sources and every rollup."""
+    from django.apps import apps
+
+    tables = ", ".join(m._meta.db_table for m in apps.get_app_config("activity").get_models())
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE activity_download, activity_activityevent, activity_syncrun, "
-            "activity_useractivitysnapshot, activity_dailyactivity, activity_dailyactor, "
-            "activity_source RESTART IDENTITY CASCADE"
-        )
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
 def start_simulator(events: int) -> subprocess.Popen:
