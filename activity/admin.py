@@ -156,8 +156,17 @@ class VendorFilter(admin.SimpleListFilter):
 
 @admin.register(ActivityEvent)
 class ActivityEventAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "source", "actor_name", "actor_email", "action", "object_name"]
-    list_filter = [VendorFilter, "source"]
+    list_display = [
+        "occurred_at",
+        "source",
+        "actor_name",
+        "actor_email",
+        "action",
+        "category",
+        "outcome",
+        "object_name",
+    ]
+    list_filter = [VendorFilter, "source", "category", "outcome"]
     search_fields = ["actor_email", "actor_id", "action"]
     search_help_text = "An exact email, vendor user id or action."
     list_select_related = ["source"]

@@ -26,6 +26,9 @@ FIELDS = (
     "ip_address",
     "user_agent",
     "raw",
+    # Appended: scripts read the fields above by position.
+    "category",
+    "outcome",
 )
 FORMATS = ("jsonl", "csv")
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -59,6 +62,8 @@ def _row(event: ActivityEvent) -> dict:
         "ip_address": event.ip_address,
         "user_agent": event.user_agent,
         "raw": event.raw,
+        "category": event.category,
+        "outcome": event.outcome,
     }
 
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from activity.crypto import decrypt_secrets, encrypt_secrets
+from activity.vocabulary import Category, Outcome
 
 
 class Vendor(models.TextChoices):
@@ -140,6 +141,12 @@ class ActivityEvent(models.Model):
     # for values PostgreSQL's jsonb refuses (such as \u0000).
     raw = models.TextField()
     ingested_at = models.DateTimeField(default=timezone.now)
+    category = models.CharField(
+        max_length=20, choices=Category.choices, default=Category.OTHER, db_default=Category.OTHER
+    )
+    outcome = models.CharField(
+        max_length=10, choices=Outcome.choices, default=Outcome.UNKNOWN, db_default=Outcome.UNKNOWN
+    )
 
     class Meta:
         constraints = [
@@ -158,6 +165,14 @@ class ActivityEvent(models.Model):
             models.Index(fields=["actor_name", "occurred_at", "id"], name="event_actor_name_time"),
             models.Index(
                 fields=["object_type", "occurred_at", "id"], name="event_object_type_time"
+            ),
+            models.Index(fields=["category", "occurred_at", "id"], name="event_category_time"),
+            # Failures are rare and asked for often; successes and unknowns are read off the
+            # time index. A partial index costs nothing for the rows it leaves out.
+            models.Index(
+                fields=["occurred_at", "id"],
+                name="event_failure_time",
+                condition=models.Q(outcome=Outcome.FAILURE),
             ),
         ]
 
@@ -190,7 +205,12 @@ class Download(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["downloaded_at", "event"], name="download_time"),
-            models.Index(fields=["file_type", "downloaded_at"], name="download_file_type_time"),
+            # With the user name, a file type's totals read the index alone.
+            models.Index(
+                fields=["file_type", "downloaded_at"],
+                name="download_file_type_time_user",
+                include=["user_name"],
+            ),
             models.Index(fields=["user_uuid", "downloaded_at"], name="download_user_time"),
             models.Index(fields=["user_name", "downloaded_at"], name="download_user_name_time"),
             models.Index(fields=["query_context", "downloaded_at"], name="download_context_time"),
@@ -229,8 +249,8 @@ class UserActivitySnapshot(models.Model):
 
 
 class DailyActivity(models.Model):
-    """Events per UTC day, source, action and object type, kept current as events are stored
-    or purged.
+    """Events per UTC day, source, action, object type, category and outcome, kept current as
+    events are stored, reclassified or purged.
 
     Charts and long-range facets read these few rows instead of scanning raw events, and a
     filter on these columns that matches no row here matches no event.
@@ -240,15 +260,18 @@ class DailyActivity(models.Model):
     source = models.ForeignKey(Source, on_delete=models.CASCADE, db_index=False)
     action = models.CharField(max_length=255)
     object_type = models.CharField(max_length=255, blank=True, default="")
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.UNKNOWN)
     events = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "source", "action", "object_type"],
-                name="daily_activity_day_source_action_type",
+                fields=["day", "source", "action", "object_type", "category", "outcome"],
+                name="daily_activity_key",
             )
         ]
+        indexes = [models.Index(fields=["action"], name="daily_activity_action")]
         verbose_name_plural = "daily activity"
 
     def __str__(self) -> str:
@@ -291,6 +314,22 @@ class WeeklyActor(models.Model):
 
     def __str__(self) -> str:
         return f"week of {self.week} {self.actor_key}: {self.events}"
+
+
+class ActorCategory(models.Model):
+    """Every event a person ever had, by category: the person page's activity per category."""
+
+    actor_key = models.CharField(max_length=300)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    events = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["actor_key", "category"], name="actor_category_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_key} {self.category}: {self.events}"
 
 
 class WeeklyPeople(models.Model):
@@ -351,9 +390,26 @@ class DailyDownloader(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["day", "user_name"], name="daily_downloader_day_user")
         ]
+        indexes = [models.Index(fields=["user_name", "day"], name="daily_downloader_user_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.user_name}: {self.downloads}"
+
+
+class DownloaderTotal(models.Model):
+    """Every download a user name ever had: the bound that finds a period's top downloaders
+    without summing everyone's (see ``dashboard.top``)."""
+
+    user_name = models.CharField(max_length=255, unique=True)
+    downloads = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-downloads", "user_name"], name="downloader_total_busiest")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_name}: {self.downloads}"
 
 
 class WeeklyDownloader(models.Model):
@@ -369,6 +425,7 @@ class WeeklyDownloader(models.Model):
                 fields=["week", "user_name"], name="weekly_downloader_week_user"
             )
         ]
+        indexes = [models.Index(fields=["user_name", "week"], name="weekly_downloader_user_week")]
 
     def __str__(self) -> str:
         return f"week of {self.week} {self.user_name}: {self.downloads}"

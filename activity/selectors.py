@@ -19,6 +19,8 @@ def event_list(
     until: datetime | None = None,
     action: str | None = None,
     actor: str | None = None,
+    categories: list[str] | None = None,
+    outcomes: list[str] | None = None,
 ) -> QuerySet[ActivityEvent]:
     """Events matching every given filter, oldest first (the export order).
 
@@ -34,10 +36,35 @@ def event_list(
     if until:
         events = events.filter(occurred_at__lt=until)
     if action:
-        events = events.filter(action=action)
+        events = events.filter(action__in=action_variants(action))
     if actor:
         events = events.filter(person_match(actor))
+    if categories:
+        events = events.filter(category__in=categories)
+    if outcomes:
+        events = events.filter(outcome__in=outcomes)
     return events.order_by("occurred_at", "id")
+
+
+def known_actions() -> list[str]:
+    """Every action stored, from the daily rollup by a loose index scan (one probe per
+    distinct action, however many days and sources hold it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE actions(value) AS ("
+            " SELECT min(action) FROM activity_dailyactivity"
+            " UNION ALL SELECT (SELECT min(action) FROM activity_dailyactivity"
+            " WHERE action > actions.value) FROM actions WHERE actions.value IS NOT NULL"
+            ") SELECT value FROM actions WHERE value IS NOT NULL"
+        )
+        return [value for (value,) in cursor.fetchall()]
+
+
+def action_variants(value: str) -> list[str]:
+    """The stored actions that ``value`` names in any case (``logged_in`` is ``LOGGED_IN``)."""
+    value = value.strip()
+    folded = value.casefold()
+    return [action for action in known_actions() if action.casefold() == folded] or [value]
 
 
 def person_match(value: str) -> Q:

@@ -42,6 +42,7 @@ django.setup()
 from django.core.management import call_command
 from django.db import connection
 
+from activity.connectors import CONNECTORS
 from activity.models import Source, UserActivitySnapshot
 from activity.sync.store import EVENT_COLUMNS
 
@@ -375,79 +376,78 @@ class Record:
                 f'"dashboardUuid": "{uuid.UUID(int=rng.getrandbits(128), version=4)}"}}}}'
             )
             ip = agent = ""
+            record = {}
         elif vendor == "domo":
             actor_id, email = person.domo_id, ""
             summary = f"{action.title().replace('_', ' ')} {object_type.lower()} {object_name}"
-            raw = json.dumps(
-                {
-                    "userName": person.name,
-                    "userId": int(person.domo_id),
-                    "userType": "USER",
-                    "actorName": person.name,
-                    "actorId": int(person.domo_id),
-                    "actorType": "USER",
-                    "objectName": object_name,
-                    "objectId": object_id,
-                    "objectType": object_type,
-                    "additionalComment": summary,
-                    "time": at.strftime("%Y-%m-%d %I:%M:%S %p"),
-                    "eventText": summary,
-                    "clientId": None,
-                    "authorizedBy": None,
-                    "browserDetails": agent,
-                    "ipAddress": ip,
-                    "actionType": action,
-                    "padding": "x" * rng.randint(0, 500),
-                }
-            )
+            record = {
+                "userName": person.name,
+                "userId": int(person.domo_id),
+                "userType": "USER",
+                "actorName": person.name,
+                "actorId": int(person.domo_id),
+                "actorType": "USER",
+                "objectName": object_name,
+                "objectId": object_id,
+                "objectType": object_type,
+                "additionalComment": summary,
+                "time": at.strftime("%Y-%m-%d %I:%M:%S %p"),
+                "eventText": summary,
+                "clientId": None,
+                "authorizedBy": None,
+                "browserDetails": agent,
+                "ipAddress": ip,
+                "actionType": action,
+                "padding": "x" * rng.randint(0, 500),
+            }
+            raw = json.dumps(record)
         elif vendor == "datafold":
             actor_id = person.datafold_id
             summary = f"{person.email} {action.replace('_', ' ')} {object_type} {object_id}"
-            raw = json.dumps(
-                {
-                    "event_uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    "timestamp": ms,
-                    "action": action,
-                    "status": "failure" if rng.random() < 0.01 else "success",
-                    "user_id": int(person.datafold_id),
-                    "user_email": person.email,
-                    "is_support_user": False,
-                    "client_ip": ip,
-                    "user_agent": agent,
-                    "object_type": object_type,
-                    "object_id": object_id,
-                    "url": f"https://app.datafold.com/{object_type}s/{object_id}",
-                    "request_type": "GET" if action.startswith("view") else "POST",
-                    "log_entry": summary + " " + "y" * rng.randint(50, 500),
-                }
-            )
+            record = {
+                "event_uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "timestamp": ms,
+                "action": action,
+                "status": "failure" if rng.random() < 0.01 else "success",
+                "user_id": int(person.datafold_id),
+                "user_email": person.email,
+                "is_support_user": False,
+                "client_ip": ip,
+                "user_agent": agent,
+                "object_type": object_type,
+                "object_id": object_id,
+                "url": f"https://app.datafold.com/{object_type}s/{object_id}",
+                "request_type": "GET" if action.startswith("view") else "POST",
+                "log_entry": summary + " " + "y" * rng.randint(50, 500),
+            }
+            raw = json.dumps(record)
             object_name = f"https://app.datafold.com/{object_type}s/{object_id}"
         else:
             actor_id = person.velt_id
             summary = f"{person.name} {action.replace('.', ' ').replace('_', ' ')} on {object_name}"
-            raw = json.dumps(
-                {
-                    "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    "featureType": object_type,
-                    "actionType": action,
-                    "actionUser": {
-                        "userId": person.velt_id,
-                        "name": person.name,
-                        "email": person.email,
-                    },
-                    "timestamp": int(at.timestamp() * 1000),
-                    "targetEntityId": object_id,
-                    "metadata": {"documentId": f"doc-{obj % 3000}", "organizationId": "org-bench"},
-                    "displayMessageTemplate": "{{actionUser.name}} " + action,
-                    "displayMessageTemplateData": {"actionUser": {"name": person.name}},
-                    "entityData": {"text": "z" * rng.randint(50, 600)},
-                }
-            )
+            record = {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "featureType": object_type,
+                "actionType": action,
+                "actionUser": {
+                    "userId": person.velt_id,
+                    "name": person.name,
+                    "email": person.email,
+                },
+                "timestamp": int(at.timestamp() * 1000),
+                "targetEntityId": object_id,
+                "metadata": {"documentId": f"doc-{obj % 3000}", "organizationId": "org-bench"},
+                "displayMessageTemplate": "{{actionUser.name}} " + action,
+                "displayMessageTemplateData": {"actionUser": {"name": person.name}},
+                "entityData": {"text": "z" * rng.randint(50, 600)},
+            }
+            raw = json.dumps(record)
         external_id = f"bench-{seed}-{event_id}"
+        category, outcome = CONNECTORS[vendor].classify(action, record)
         return (
             f"{event_id}\t{source.pk}\t{external_id}\t{at.isoformat()}\t{actor_id}\t"
             f"{_copy_text(person.name)}\t{email}\t{action}\t{object_type}\t{object_id}\t"
-            f"{_copy_text(object_name)}\t{_copy_text(summary)}\t{ip}\t{agent}\t{_copy_text(raw)}\t{stamp}\n"
+            f"{_copy_text(object_name)}\t{_copy_text(summary)}\t{ip}\t{agent}\t{_copy_text(raw)}\t{stamp}\t{category}\t{outcome}\n"
         )
 
 

@@ -99,6 +99,13 @@ def pages() -> list[tuple[str, str]]:
             f"/activity/?person={q(typical)}&action=logout&range=90d",
         ),
         ("activity: busiest + action, none", f"/activity/?person={q(busiest)}&action=VIEWED"),
+        ("activity: category, 30 days", "/activity/?category=export&range=30d"),
+        ("activity: failures, 30 days", "/activity/?outcome=failure&range=30d"),
+        (
+            "activity: failed sign-ins, 30 days",
+            "/activity/?category=authentication&outcome=failure&range=30d",
+        ),
+        ("activity: action in any case", "/activity/?action=logged_in"),
         ("activity: text, rare", "/activity/?q=Monitor+12345"),
         ("activity: text, uncommon", "/activity/?q=export"),
         ("activity: text, common", "/activity/?q=dashboard"),

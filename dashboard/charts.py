@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from html import escape
 from urllib.parse import urlencode
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from activity.models import UserActivitySnapshot, Vendor
+from activity.vocabulary import Category, Outcome
 from dashboard import params
 
 LAYOUT = {
@@ -38,27 +40,63 @@ def _trace(kind: str, **attributes) -> dict:
 
 
 def events_per_day(rows: list[tuple[date, str, int]]) -> str:
-    """Stacked bars by vendor; each trace carries the activity-log URL of a bar, ``{x}``
-    standing for its day (one link per trace keeps a year's chart small)."""
-    by_vendor: dict[str, dict[date, int]] = defaultdict(dict)
-    for day, vendor, events in rows:
-        by_vendor[vendor][day] = events
+    return daily_bars(
+        rows,
+        series=params.VENDOR,
+        label=lambda vendor: Vendor(vendor).label,
+        title="Events per day (UTC), by vendor",
+    )
+
+
+def events_per_category(rows: list[tuple[date, str, int]]) -> str:
+    return daily_bars(
+        rows,
+        series=params.CATEGORY,
+        label=lambda category: Category(category).label,
+        title="Events per day (UTC), by category",
+    )
+
+
+def failed_signins(rows: list[tuple[date, str, int]]) -> str:
+    return daily_bars(
+        rows,
+        series=params.VENDOR,
+        label=lambda vendor: Vendor(vendor).label,
+        title="Failed sign-ins per day (UTC), by vendor",
+        query={params.CATEGORY: Category.AUTHENTICATION, params.OUTCOME: Outcome.FAILURE},
+    )
+
+
+def daily_bars(
+    rows: list[tuple[date, str, int]],
+    *,
+    series: str,
+    label: Callable[[str], str],
+    title: str,
+    query: dict[str, str] | None = None,
+) -> str:
+    """Bars per day stacked by ``series`` (a filter of the activity log); each trace carries
+    the log's URL of a bar, ``{x}`` standing for its day (one link per trace keeps a year's
+    chart small)."""
+    by_series: dict[str, dict[date, int]] = defaultdict(dict)
+    for day, value, events in rows:
+        by_series[value][day] = events
     log = reverse("activity")
     traces = []
-    for vendor in sorted(by_vendor):
-        days = sorted(by_vendor[vendor])
-        query = urlencode({params.VENDOR: vendor, params.TIMEZONE: "UTC"})
+    for value in sorted(by_series):
+        days = sorted(by_series[value])
+        link = urlencode({**(query or {}), series: value, params.TIMEZONE: "UTC"})
         traces.append(
             _trace(
                 "bar",
-                name=Vendor(vendor).label,
+                name=label(value),
                 x=[day.isoformat() for day in days],
-                y=[by_vendor[vendor][day] for day in days],
-                meta=f"{log}?{query}&{params.DATE_FROM}={{x}}&{params.DATE_TO}={{x}}",
-                hovertemplate="%{x}<br>%{y} events<extra>" + Vendor(vendor).label + "</extra>",
+                y=[by_series[value][day] for day in days],
+                meta=f"{log}?{link}&{params.DATE_FROM}={{x}}&{params.DATE_TO}={{x}}",
+                hovertemplate="%{x}<br>%{y} events<extra>" + escape(label(value)) + "</extra>",
             )
         )
-    return _figure("Events per day (UTC), by vendor", traces, barmode="stack")
+    return _figure(title, traces, barmode="stack")
 
 
 def weekly_people(rows: list[tuple[date, int]]) -> str:

@@ -10,7 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, Source, Vendor
-from activity.selectors import any_match, person_match
+from activity.selectors import action_variants, any_match, person_match
+from activity.vocabulary import Category, Outcome
 from dashboard import params, selectors
 from dashboard.timezones import viewer_timezone
 
@@ -80,8 +81,24 @@ class ActivityFilter(TimeWindowFilterSet):
         queryset=Source.objects.all(), to_field_name="name", empty_label="All sources"
     )
     person = django_filters.CharFilter(method="filter_person", label="Person (email, name or id)")
-    action = django_filters.CharFilter(field_name="action")
+    action = django_filters.CharFilter(
+        method="filter_action",
+        label="Action",
+        widget=forms.TextInput(attrs={"list": "known-actions", "autocomplete": "off"}),
+    )
     object_type = django_filters.CharFilter(field_name="object_type", label="Object type")
+    category = django_filters.MultipleChoiceFilter(
+        field_name="category",
+        choices=Category.choices,
+        label="Category",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+    outcome = django_filters.MultipleChoiceFilter(
+        field_name="outcome",
+        choices=Outcome.choices,
+        label="Outcome",
+        widget=forms.SelectMultiple(attrs={"size": 3}),
+    )
     q = django_filters.CharFilter(method="filter_text", label="Text")
 
     class Meta:
@@ -91,6 +108,9 @@ class ActivityFilter(TimeWindowFilterSet):
 
     def filter_person(self, queryset, name, value):
         return queryset.filter(person_match(value))
+
+    def filter_action(self, queryset, name, value):
+        return queryset.filter(action__in=action_variants(value)) if value.strip() else queryset
 
     def filter_text(self, queryset, name, value):
         return queryset.filter(selectors.text_match(value)) if value.strip() else queryset

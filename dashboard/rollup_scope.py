@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Sum
 
 from activity.models import DailyActivity, DailyActor, Source
+from activity.selectors import action_variants
 from dashboard import params
 
 Facets = dict[str, list[tuple[str, int]]]
@@ -33,8 +34,10 @@ class RollupScope:
     partial_days: bool = False
     vendor: str | None = None
     source: Source | None = None
-    action: str | None = None
+    actions: tuple[str, ...] = ()
     object_type: str | None = None
+    categories: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
     person_key: str | None = None
 
     @property
@@ -48,7 +51,8 @@ class RollupScope:
         """``(UTC day, at most this many matching events)`` for every day that may hold a
         match, newest first; an empty list proves that nothing matches."""
         bounds: dict[tuple[date, int], int] | None = None
-        if self.action or self.object_type or not self.person_key:
+        narrowed = self.actions or self.object_type or self.categories or self.outcomes
+        if narrowed or not self.person_key:
             bounds = _by_day_and_source(self._activity_rows(), "events")
         if self.person_key:
             people = _by_day_and_source(self._person_rows(), "events")
@@ -59,16 +63,21 @@ class RollupScope:
         return sorted(per_day.items(), reverse=True)
 
     def facets(self) -> Facets:
-        """Counts by vendor and the top ten actions (see ``counts_facets``)."""
-        rows = self._activity_rows().values_list("source_id", "action").annotate(n=Sum("events"))
+        """Counts by vendor, category, outcome and the top ten actions (see
+        ``counts_facets``)."""
+        rows = self._activity_rows().values_list(*FACET_COLUMNS).annotate(n=Sum("events"))
         return facets_of(rows)
 
     def _activity_rows(self):
         rows = self._dated(DailyActivity.objects.all())
-        if self.action:
-            rows = rows.filter(action=self.action)
+        if self.actions:
+            rows = rows.filter(action__in=self.actions)
         if self.object_type:
             rows = rows.filter(object_type=self.object_type)
+        if self.categories:
+            rows = rows.filter(category__in=self.categories)
+        if self.outcomes:
+            rows = rows.filter(outcome__in=self.outcomes)
         return rows
 
     def _person_rows(self):
@@ -103,8 +112,10 @@ def activity_scope(data: dict, *, zone: ZoneInfo, now: datetime) -> RollupScope 
         partial_days=partial_days,
         vendor=data.get("vendor") or None,
         source=data.get("source"),
-        action=data.get("action") or None,
+        actions=tuple(action_variants(data["action"])) if data.get("action") else (),
         object_type=data.get("object_type") or None,
+        categories=tuple(data.get("category") or ()),
+        outcomes=tuple(data.get("outcome") or ()),
         person_key=person or None,
     )
 
@@ -155,12 +166,26 @@ def _least(a: dict, b: dict) -> dict:
     return {key: min(n, b[key]) for key, n in a.items() if key in b}
 
 
+# What facet counts are grouped by, on the rollup and on the event table alike.
+FACET_COLUMNS = ("source_id", "action", "category", "outcome")
+
+
 def facets_of(rows) -> Facets:
-    """Vendor and top-10 action counts from rows grouped by (source id, action)."""
+    """Counts by vendor, category and outcome, and the top ten actions, from rows of
+    ``FACET_COLUMNS`` and a count."""
     vendor_of = dict(Source.objects.values_list("pk", "vendor"))
     vendors: Counter[str] = Counter()
     actions: Counter[str] = Counter()
-    for source_id, action, n in rows:
+    categories: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    for source_id, action, category, outcome, n in rows:
         vendors[vendor_of[source_id]] += n
         actions[action] += n
-    return {"vendor": vendors.most_common(), "action": actions.most_common(10)}
+        categories[category] += n
+        outcomes[outcome] += n
+    return {
+        "vendor": vendors.most_common(),
+        "category": categories.most_common(),
+        "outcome": outcomes.most_common(),
+        "action": actions.most_common(10),
+    }

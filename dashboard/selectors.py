@@ -12,14 +12,17 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from activity.connectors import CONNECTORS
 from activity.models import (
     ActivityEvent,
+    ActorCategory,
     ActorTotal,
     DailyActivity,
     DailyActor,
     DailyDownload,
     DailyDownloader,
     Download,
+    DownloaderTotal,
     Source,
     SyncRun,
     UserActivitySnapshot,
@@ -31,9 +34,11 @@ from activity.rollups import week_of
 from activity.selectors import estimated_rows, within_budget
 from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
+from activity.vocabulary import Category, Outcome
 from dashboard import params
 from dashboard.cursors import Cursor, KeysetPage, keyset_page, row_before
-from dashboard.rollup_scope import Facets, RollupScope, facets_of
+from dashboard.rollup_scope import FACET_COLUMNS, Facets, RollupScope, facets_of
+from dashboard.top import threshold_top
 
 COUNT_LIMIT = 1000
 # Parts of the activity page's 100 ms; each part degrades on its own when it runs out.
@@ -208,8 +213,10 @@ def activity_facets(
     """Counts by vendor and action: from the first page when it is the only one, from the
     rollups when they hold the filter, else counted under the time budget."""
     if first_page is not None and first_page.older is None:
-        counted = Counter((event.source_id, event.action) for event in first_page.rows)
-        return facets_of((source_id, action, n) for (source_id, action), n in counted.items())
+        counted = Counter(
+            tuple(getattr(event, column) for column in FACET_COLUMNS) for event in first_page.rows
+        )
+        return facets_of((*key, n) for key, n in counted.items())
     if scope is not None and scope.counts_facets:
         return scope.facets()
     return facet_counts(events)
@@ -222,7 +229,7 @@ def facet_counts(queryset: QuerySet[ActivityEvent]) -> Facets | None:
     return within_budget(
         ms=FACET_BUDGET_MS,
         query=lambda: facets_of(
-            queryset.order_by().values_list("source_id", "action").annotate(n=Count("id"))
+            queryset.order_by().values_list(*FACET_COLUMNS).annotate(n=Count("id"))
         ),
     )
 
@@ -266,6 +273,19 @@ def download_totals_from_rollups(
     by_type = (
         types.values_list("file_type").annotate(n=Sum("downloads")).order_by("-n", "file_type")
     )
+    totals = DownloaderTotal.objects.order_by("-downloads", "user_name")
+    people = threshold_top(
+        totals.values_list("user_name", "downloads"),
+        lambda names: _period_downloads(since=since, until=until, names=names),
+    )
+    return {"file_type": list(by_type), "person": people}
+
+
+def _period_downloads(
+    *, since: date | None, until: date | None, names: list[str] | None
+) -> Counter[str]:
+    """Downloads per user name between two UTC days: whole weeks from the weekly rollup, the
+    days at either edge from the daily one."""
     first_week = _first_monday(since) if since else None
     end_week = week_of(until + timedelta(days=1)) if until else None  # weeks wholly before it
     weekly = WeeklyDownloader.objects.all()
@@ -278,30 +298,43 @@ def download_totals_from_rollups(
         edges |= Q(day__gte=max(end_week, first_week or end_week), day__lte=until)
     if first_week and end_week and end_week <= first_week:  # within one week: days only
         weekly, edges = weekly.none(), Q(day__gte=since, day__lte=until)
+    daily = DailyDownloader.objects.filter(edges)
+    if names is not None:
+        weekly, daily = weekly.filter(user_name__in=names), daily.filter(user_name__in=names)
     people: Counter[str] = Counter()
-    for name, n in weekly.values_list("user_name").annotate(n=Sum("downloads")):
-        people[name] += n
-    for name, n in (
-        DailyDownloader.objects.filter(edges).values_list("user_name").annotate(n=Sum("downloads"))
-    ):
-        people[name] += n
-    top = sorted(people.items(), key=lambda item: (-item[1], item[0]))[:10]
-    return {"file_type": list(by_type), "person": top}
+    for rows in (weekly, daily):
+        for name, n in rows.values_list("user_name").annotate(n=Sum("downloads")).order_by():
+            people[name] += n
+    return people
 
 
 # -- charts (from the daily rollups, never from raw events) ------------------------------
 def daily_events_by_vendor(*, since: date) -> list[tuple[date, str, int]]:
-    vendor_of = dict(Source.objects.values_list("pk", "vendor"))
-    totals: Counter[tuple[date, str]] = Counter()
-    rows = (
-        DailyActivity.objects.filter(day__gte=since)
-        .values_list("day", "source_id")
-        .annotate(events=Sum("events"))
-        .order_by()
+    return _daily_events(DailyActivity.objects.filter(day__gte=since), by="vendor")
+
+
+def daily_events_by_category(*, since: date) -> list[tuple[date, str, int]]:
+    return _daily_events(DailyActivity.objects.filter(day__gte=since), by="category")
+
+
+def daily_failed_signins(*, since: date) -> list[tuple[date, str, int]]:
+    """Failed sign-ins per day and vendor: authentication events the vendor says failed."""
+    rows = DailyActivity.objects.filter(
+        day__gte=since, category=Category.AUTHENTICATION, outcome=Outcome.FAILURE
     )
-    for day, source_id, events in rows:
-        totals[day, vendor_of[source_id]] += events
-    return [(day, vendor, events) for (day, vendor), events in sorted(totals.items())]
+    return _daily_events(rows, by="vendor")
+
+
+def _daily_events(rows, *, by: str) -> list[tuple[date, str, int]]:
+    """``(day, vendor or category, events)`` from daily rollup rows, in order."""
+    vendor_of = dict(Source.objects.values_list("pk", "vendor"))
+    column = "source_id" if by == "vendor" else by
+    totals: Counter[tuple[date, str]] = Counter()
+    for day, value, events in (
+        rows.values_list("day", column).annotate(events=Sum("events")).order_by()
+    ):
+        totals[day, vendor_of[value] if by == "vendor" else value] += events
+    return [(day, value, events) for (day, value), events in sorted(totals.items())]
 
 
 def weekly_active_people(*, since: date) -> list[tuple[date, int]]:
@@ -314,33 +347,11 @@ def weekly_active_people(*, since: date) -> list[tuple[date, int]]:
     )
 
 
-TOP_CANDIDATES_FIRST = 50
-TOP_CANDIDATES_MAX = 5000
-
-
 def top_people(*, since: date, limit: int = 10) -> list[tuple[str, int]]:
-    """The most active people since ``since``, without summing everyone's period.
-
-    Candidates come busiest first by their all-time total, which bounds what any period can
-    hold: once the ``limit``-th best period total exceeds the next candidate's all-time total,
-    nobody further down can enter the list (the threshold algorithm). Each batch of candidates
-    (50, then four times more each) is counted from the weekly rollup (whole weeks) and the
-    daily one (the days before the first Monday). A distribution so flat that the bound does
-    not close within 5,000 candidates is summed in full."""
+    """The most active people since ``since``, without summing everyone's period: whole
+    weeks from the weekly rollup, the days before the first Monday from the daily one."""
     totals = ActorTotal.objects.order_by("-events", "actor_key").values_list("actor_key", "events")
-    best: list[tuple[str, int]] = []
-    offset, batch_size = 0, TOP_CANDIDATES_FIRST
-    while offset < TOP_CANDIDATES_MAX:
-        batch = list(totals[offset : offset + batch_size])
-        if not batch:
-            return best
-        counted = _period_events(since=since, keys=[key for key, _ in batch])
-        best = sorted([*best, *counted.items()], key=lambda item: (-item[1], item[0]))[:limit]
-        bound = batch[-1][1]  # nobody after this batch had more events, ever
-        if len(best) == limit and best[-1][1] > bound:
-            return best
-        offset, batch_size = offset + batch_size, batch_size * 4
-    return _period_events_top(since=since, limit=limit)
+    return threshold_top(totals, lambda keys: _period_events(since=since, keys=keys), limit=limit)
 
 
 def _period_events(*, since: date, keys: list[str] | None) -> Counter[str]:
@@ -354,11 +365,6 @@ def _period_events(*, since: date, keys: list[str] | None) -> Counter[str]:
         for key, events in rows.values_list("actor_key").annotate(n=Sum("events")).order_by():
             counted[key] += events
     return counted
-
-
-def _period_events_top(*, since: date, limit: int) -> list[tuple[str, int]]:
-    counted = _period_events(since=since, keys=None)
-    return sorted(counted.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
 def _first_monday(day: date) -> date:
@@ -412,11 +418,23 @@ def person_downloads(key: str) -> QuerySet[Download]:
 
 def person_by_vendor(key: str) -> list[tuple[str, int]]:
     return list(
-        DailyActor.objects.filter(actor_key=key if key.startswith("id:") else key.lower())
+        DailyActor.objects.filter(actor_key=_rollup_key(key))
         .values_list("source__vendor")
         .annotate(events=Sum("events"))
         .order_by("-events")
     )
+
+
+def person_by_category(key: str) -> list[tuple[str, int]]:
+    return list(
+        ActorCategory.objects.filter(actor_key=_rollup_key(key))
+        .order_by("-events", "category")
+        .values_list("category", "events")
+    )
+
+
+def _rollup_key(key: str) -> str:
+    return key if key.startswith("id:") else key.lower()
 
 
 def person_label(key: str) -> str:
@@ -435,6 +453,7 @@ def person_label(key: str) -> str:
 @dataclass
 class SourceHealth:
     source: Source
+    unmapped_actions: list[tuple[str, int]]
     last_success: SyncRun | None
     last_failure: SyncRun | None
     recent_runs: list[SyncRun]
@@ -468,10 +487,24 @@ def source_health() -> list[SourceHealth]:
                     source=source, occurred_at__gte=day_ago
                 ).count(),
                 lease_live=lease_is_live(source),
+                unmapped_actions=unmapped_actions(source),
                 task=sync_task_state(source),
             )
         )
     return result
+
+
+def unmapped_actions(source: Source) -> list[tuple[str, int]]:
+    """The source's stored actions that neither its vendor's table nor the verb fallback
+    explains (category ``other``), with their counts, most frequent first."""
+    table = CONNECTORS[source.vendor].categories
+    rows = (
+        DailyActivity.objects.filter(source=source, category=Category.OTHER)
+        .values_list("action")
+        .annotate(n=Sum("events"))
+        .order_by("-n", "action")
+    )
+    return [(action, n) for action, n in rows if action not in table]
 
 
 def newest_event_time(*, oldest: bool = False):

@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from activity.exports import CONTENT_TYPES, FORMATS, export_lines
 from activity.models import ActivityEvent, Source
+from activity.selectors import known_actions
 from activity.tasks import sync_enqueue
 from dashboard import charts, params, selectors
 from dashboard.cursors import BadCursor, Cursor, counted_paginator, keyset_page
@@ -26,7 +27,7 @@ from dashboard.timezones import viewer_timezone
 DOWNLOAD_PAGES_LIMIT = 10_000
 PERIODS = (7, 30, 90, 365)
 # The activity filters that narrow the list beyond its dates.
-FILTERS = ("vendor", "source", "person", "action", "object_type", "q")
+FILTERS = ("vendor", "source", "person", "action", "object_type", "category", "outcome", "q")
 
 
 def _render(request, template: str, context: dict, *, fragment: str = "results", status=200):
@@ -73,6 +74,7 @@ def activity(request):
         if countable
         else None,
         export_formats=FORMATS,
+        known_actions=known_actions(),
     )
     return _render(request, "dashboard/activity.html", context)
 
@@ -152,6 +154,8 @@ def users(request):
     top = selectors.top_people(since=since)
     figures = {
         "per_day": charts.events_per_day(selectors.daily_events_by_vendor(since=since)),
+        "per_category": charts.events_per_category(selectors.daily_events_by_category(since=since)),
+        "failed_signins": charts.failed_signins(selectors.daily_failed_signins(since=since)),
         "weekly": charts.weekly_people(selectors.weekly_active_people(since=since)),
         "top": charts.top_people(top),
         "lightdash": charts.lightdash_history(selectors.lightdash_snapshots(since=since)),
@@ -201,6 +205,7 @@ def person(request, key: str):
         ),
         "downloads": list(selectors.person_downloads(key).order_by("-downloaded_at")[:20]),
         "by_vendor": selectors.person_by_vendor(key),
+        "by_category": selectors.person_by_category(key),
     }
     return _render(request, "dashboard/person.html", context)
 

@@ -4,7 +4,8 @@ walking a vendor's history (newest-first pages down to a floor, or closed time w
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from activity.sync.errors import RecordError, VendorDataError
 from activity.sync.http import VendorClient
 from activity.sync.records import NormalizedEvent, Page, Skipped
 from activity.sync.values import iso_z, parse_vendor_time
+from activity.vocabulary import Category, Outcome, category_of
 
 MAX_EMPTY_PAGES_WITH_CURSOR = 5
 
@@ -27,6 +29,8 @@ class Connector:
     """
 
     spec: VendorSpec
+    # The vendor's own actions, each with its category (``activity.vocabulary``).
+    categories: Mapping[str, Category] = {}
 
     def __init__(
         self,
@@ -56,6 +60,16 @@ class Connector:
 
     def parse(self, record: dict) -> NormalizedEvent:
         raise NotImplementedError
+
+    @classmethod
+    def outcome(cls, action: str, record: dict) -> Outcome:
+        """What the record says of success or failure; unknown unless it says."""
+        return Outcome.UNKNOWN
+
+    @classmethod
+    def classify(cls, action: str, record: dict) -> tuple[Category, Outcome]:
+        """The event's category (the vendor's table, else the verb) and outcome."""
+        return category_of(action, cls.categories), cls.outcome(action, record)
 
     # -- shared helpers --------------------------------------------------------------------
     def walk(self, client: VendorClient) -> Iterator[Page]:
@@ -141,6 +155,8 @@ class Connector:
             except RecordError as error:
                 skipped.append(Skipped(str(error), record))
                 continue
+            category, outcome = self.classify(event.action, record)
+            event = replace(event, category=str(category), outcome=str(outcome))
             if self.until is None or event.occurred_at <= self.until:
                 events.append(event)
         return events, skipped

@@ -20,6 +20,7 @@ from activity.sync.errors import VendorDataError, VendorRequestError, VendorTime
 from activity.sync.http import VendorClient
 from activity.sync.records import NormalizedEvent, Page
 from activity.sync.values import iso_z, parse_vendor_time, required_str
+from activity.vocabulary import Category, Outcome, outcome_from_status
 
 SPEC = VendorSpec(
     vendor="datafold",
@@ -37,8 +38,36 @@ LARGEST_WINDOW = timedelta(hours=6)
 SMALLEST_WINDOW = timedelta(minutes=1)
 
 
+# Datafold documents no action values (its schema shows `<string>`); these are the ones seen.
+CATEGORIES = {
+    "login": Category.AUTHENTICATION,
+    "logout": Category.AUTHENTICATION,
+    "login_failed": Category.AUTHENTICATION,
+    "sso_login": Category.AUTHENTICATION,
+    "view_diff": Category.READ,
+    "run_diff": Category.READ,
+    "view_monitor": Category.READ,
+    "view_lineage": Category.READ,
+    "export_diff": Category.EXPORT,
+    "create_monitor": Category.CREATE,
+    "update_monitor": Category.UPDATE,
+    "delete_monitor": Category.DELETE,
+    "invite_user": Category.PERMISSION,
+    "update_user_role": Category.PERMISSION,
+    "update_settings": Category.CONFIGURATION,
+    "create_api_key": Category.CONFIGURATION,
+    "update_datasource": Category.CONFIGURATION,
+    "api_call": Category.OTHER,
+}
+
+
 class DatafoldConnector(Connector):
     spec = SPEC
+    categories = CATEGORIES
+
+    @classmethod
+    def outcome(cls, action: str, record: dict) -> Outcome:
+        return outcome_from_status(record.get("status"))
 
     def client(self) -> VendorClient:
         return self.vendor_client(

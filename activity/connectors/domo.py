@@ -39,6 +39,7 @@ from activity.sync.http import (
 )
 from activity.sync.records import NormalizedEvent, Page
 from activity.sync.values import epoch_ms, parse_vendor_time
+from activity.vocabulary import Category, Outcome
 
 SPEC = VendorSpec(
     vendor="domo",
@@ -135,8 +136,43 @@ class DomoToken(httpx.Auth):
         self.renew_at = time.monotonic() + lifetime - margin
 
 
+# Domo's `actionType` values (the Activity Log's "Action" column).
+CATEGORIES = {
+    "LOGGED_IN": Category.AUTHENTICATION,
+    "LOGGED_OUT": Category.AUTHENTICATION,
+    "FAILED_LOGIN": Category.AUTHENTICATION,
+    "LOGIN_FAILED": Category.AUTHENTICATION,
+    "LOCKED_OUT": Category.AUTHENTICATION,
+    "VIEWED": Category.READ,
+    "EXECUTED": Category.UPDATE,  # a DataFlow run writes its output datasets
+    "EXPORTED": Category.EXPORT,
+    "DOWNLOADED": Category.EXPORT,
+    "CREATED": Category.CREATE,
+    "UPDATED": Category.UPDATE,
+    "EDITED": Category.UPDATE,
+    "RENAMED": Category.UPDATE,
+    "DELETED": Category.DELETE,
+    "SHARED": Category.PERMISSION,
+    "UNSHARED": Category.PERMISSION,
+    "GRANTED": Category.PERMISSION,
+    "REVOKED": Category.PERMISSION,
+}
+# Domo says a sign-in failed in its action or its text ("Failed login", "User locked out").
+FAILED_SIGN_IN = ("FAILED", "LOCKED", "INVALID PASSWORD")
+
+
 class DomoConnector(Connector):
     spec = SPEC
+    categories = CATEGORIES
+
+    @classmethod
+    def outcome(cls, action: str, record: dict) -> Outcome:
+        said = f"{action} {record.get('eventText') or ''}".upper().replace("_", " ")
+        if any(word in said for word in FAILED_SIGN_IN):
+            return Outcome.FAILURE
+        if action == "LOGGED_IN":
+            return Outcome.SUCCESS  # Domo writes it once the sign-in succeeded
+        return Outcome.UNKNOWN
 
     def client(self) -> VendorClient:
         secrets = self.source.secrets

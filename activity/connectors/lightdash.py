@@ -19,6 +19,7 @@ from activity.sync.errors import VendorDataError, VendorRequestError
 from activity.sync.http import VendorClient, error_message
 from activity.sync.records import DownloadFacts, NormalizedEvent, Page
 from activity.sync.values import iso_z, parse_vendor_time, required_str
+from activity.vocabulary import Category
 
 SPEC = VendorSpec(
     vendor="lightdash",
@@ -37,8 +38,13 @@ SNAPSHOT_EVERY = timedelta(hours=1)
 EMPTY_PAGE_ATTEMPTS = 4
 
 
+# The download-activity feed holds downloads only: query results leaving Lightdash.
+CATEGORIES = {"download": Category.EXPORT}
+
+
 class LightdashConnector(Connector):
     spec = SPEC
+    categories = CATEGORIES
     latest_snapshot: datetime | None = None
 
     @property

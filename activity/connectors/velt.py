@@ -22,6 +22,7 @@ from activity.sync.errors import (
 from activity.sync.http import VendorClient
 from activity.sync.records import NormalizedEvent, Page
 from activity.sync.values import parse_vendor_time, required_str
+from activity.vocabulary import Category
 
 SPEC = VendorSpec(
     vendor="velt",
@@ -41,8 +42,46 @@ PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
 REDACTED = "[redacted]"
 
 
+# Velt's documented action types; `custom.*` are the customer's own (read by their verb).
+CATEGORIES = {
+    **{
+        f"comment_annotation.{verb}": Category.COLLABORATION
+        for verb in (
+            "add",
+            "delete",
+            "status_change",
+            "priority_change",
+            "assign",
+            "custom_list_change",
+            "approve",
+            "subscribe",
+            "unsubscribe",
+        )
+    },
+    "comment_annotation.access_mode_change": Category.PERMISSION,
+    **{
+        f"comment.{verb}": Category.COLLABORATION
+        for verb in (
+            "add",
+            "update",
+            "delete",
+            "accept",
+            "reject",
+            "reaction_add",
+            "reaction_delete",
+        )
+    },
+    "reaction.add": Category.COLLABORATION,
+    "reaction.delete": Category.COLLABORATION,
+    "recording.add": Category.COLLABORATION,
+    "recording.delete": Category.COLLABORATION,
+    "crdt.editor_edit": Category.UPDATE,
+}
+
+
 class VeltConnector(Connector):
     spec = SPEC
+    categories = CATEGORIES
 
     def client(self) -> VendorClient:
         secrets = self.source.secrets

@@ -38,7 +38,14 @@ def events_purge(
             doomed = ActivityEvent.objects.filter(id__in=ids)
             rollups_add(
                 doomed.values_list(
-                    "source_id", "occurred_at", "action", "object_type", "actor_email", "actor_id"
+                    "source_id",
+                    "occurred_at",
+                    "action",
+                    "object_type",
+                    "category",
+                    "outcome",
+                    "actor_email",
+                    "actor_id",
                 ),
                 sign=-1,
             )

@@ -34,6 +34,8 @@ class NormalizedEvent:
     ip_address: object = None
     user_agent: object = None
     download: DownloadFacts | None = None
+    category: str = "other"  # activity.vocabulary.Category, set from the vendor's table
+    outcome: str = "unknown"  # activity.vocabulary.Outcome, from what the record says
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ EVENT_COLUMNS = (
     "user_agent",
     "raw",
     "ingested_at",
+    "category",
+    "outcome",
 )
 DOWNLOAD_COLUMNS = (
     "event_id",
@@ -84,6 +86,8 @@ def event_row(source_id: int, event: NormalizedEvent, now: datetime) -> tuple:
         text(event.user_agent, 2000),
         raw_json(event.raw),
         now,
+        event.category,
+        event.outcome,
     )
 
 
@@ -108,7 +112,9 @@ def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
     else:
         inserted = _insert_generic(rows)
     new_rows = [unique[key][0] for _, key in inserted]
-    rollups_add((row[0], row[2], row[6], row[7], row[5], row[3]) for row in new_rows)
+    rollups_add(
+        (row[0], row[2], row[6], row[7], row[15], row[16], row[5], row[3]) for row in new_rows
+    )
     downloads = [
         (event_id, unique[key][1]) for event_id, key in inserted if unique[key][1].download
     ]

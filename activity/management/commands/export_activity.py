@@ -8,6 +8,7 @@ from activity.exports import FORMATS, export_lines
 from activity.management.options import USAGE_ERROR, check_window, parse_cli_time
 from activity.models import Source, Vendor
 from activity.selectors import event_list
+from activity.vocabulary import Category, Outcome
 
 
 class Command(BaseCommand):
@@ -21,8 +22,22 @@ class Command(BaseCommand):
         parser.add_argument("--until", help="Before this date/time (ISO 8601, UTC).")
         parser.add_argument("--action", help="Only this action.")
         parser.add_argument("--actor", help="Only this person: email, vendor user id or name.")
+        parser.add_argument(
+            "--category",
+            action="append",
+            choices=Category.values,
+            help="Only this category (repeat for several).",
+        )
+        parser.add_argument(
+            "--outcome",
+            action="append",
+            choices=Outcome.values,
+            help="Only this outcome (repeat for several).",
+        )
 
-    def handle(self, *args, format, source, vendor, since, until, action, actor, **options):
+    def handle(
+        self, *args, format, source, vendor, since, until, action, actor, category, outcome, **opts
+    ):
         since_at, until_at = parse_cli_time(since, "--since"), parse_cli_time(until, "--until")
         check_window(since_at, until_at)
         if source and not Source.objects.filter(name=source).exists():
@@ -34,6 +49,8 @@ class Command(BaseCommand):
             until=until_at,
             action=action,
             actor=actor,
+            categories=category,
+            outcomes=outcome,
         )
         for chunk in export_lines(events, format):
             self.stdout.write(chunk, ending="")
