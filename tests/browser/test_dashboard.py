@@ -76,3 +76,13 @@ def test_the_sources_page_queues_a_sync(page, live_server):
     page.wait_for_selector("p.message")
     assert "Queued a sync" in page.locator("p.message").inner_text()
     assert page.problems == []
+
+
+def test_filtering_by_outcome_shows_the_failed_rows_marked(page, live_server):
+    page.select_option("select[name=outcome]", "failure")
+    page.wait_for_url("**/activity/?*outcome=failure*")
+    page.wait_for_selector("#results table.events tbody tr.failed")
+    rows = page.locator("#results table.events tbody tr")
+    assert rows.count() > 0 and rows.count() == page.locator("tr.failed .outcome-failure").count()
+    assert "failure" in page.locator(".facets").inner_text()
+    assert page.problems == []

@@ -9,6 +9,7 @@ from django.test import Client
 from activity.models import Source
 from activity.sync.records import DownloadFacts, NormalizedEvent
 from activity.sync.store import events_upsert, snapshot_save
+from activity.vocabulary import category_by_verb
 from tests.activity.conftest import source_for  # noqa: F401  (a fixture, for sync tests here)
 
 HOSTILE = "<script>alert('x')</script> \"quotes\" \u202eRTL\u200b zero-width 🎉"
@@ -19,11 +20,15 @@ def make_events(source: Source, count: int, *, start: datetime, step: timedelta,
     events = []
     for i in range(count):
         email = f"person{i % 7}@example.com" if source.vendor != "lightdash" else ""
+        action = ["view", "edit", "download", "login"][i % 4] if not download else "download"
         events.append(
             NormalizedEvent(
                 external_id=f"{source.name}-{i}",
                 occurred_at=start - i * step,
-                action=["view", "edit", "download", "login"][i % 4] if not download else "download",
+                action=action,
+                category=category_by_verb(action),
+                # Every other sign-in fails; the rest say nothing of their outcome.
+                outcome="failure" if action == "login" and i % 8 == 3 else "unknown",
                 actor_id=f"user-{i % 7}",
                 actor_name=HOSTILE if i == 3 else f"Person {i % 7}",
                 actor_email=email,
