@@ -210,8 +210,8 @@ def event_list() -> QuerySet[ActivityEvent]:
 def activity_facets(
     events: QuerySet[ActivityEvent], *, scope: RollupScope | None, first_page: KeysetPage | None
 ) -> Facets | None:
-    """Counts by vendor and action: from the first page when it is the only one, from the
-    rollups when they hold the filter, else counted under the time budget."""
+    """Facet counts (``rollup_scope.facets_of``): from the first page when it is the only one,
+    from the rollups when they hold the filter, else counted under the time budget."""
     if first_page is not None and first_page.older is None:
         counted = Counter(
             tuple(getattr(event, column) for column in FACET_COLUMNS) for event in first_page.rows
