@@ -62,7 +62,7 @@ def failed_signins(rows: list[tuple[date, str, int]]) -> str:
         rows,
         series=params.VENDOR,
         label=lambda vendor: Vendor(vendor).label,
-        title="Failed sign-ins per day (UTC), by vendor",
+        title="Failed sign-ins per day (UTC)",
         query={params.CATEGORY: Category.AUTHENTICATION, params.OUTCOME: Outcome.FAILURE},
     )
 
@@ -78,6 +78,8 @@ def daily_bars(
     """Bars per day stacked by ``series`` (a filter of the activity log); each trace carries
     the log's URL of a bar, ``{x}`` standing for its day (one link per trace keeps a year's
     chart small)."""
+    if not rows:
+        return _empty(title)
     by_series: dict[str, dict[date, int]] = defaultdict(dict)
     for day, value, events in rows:
         by_series[value][day] = events
@@ -99,33 +101,60 @@ def daily_bars(
                 hovertemplate="%{x}<br>%{y} events<extra>" + escape(label(value)) + "</extra>",
             )
         )
-    return _figure(f"{title}; today so far, faded", traces, barmode="stack")
+    return _figure(title, traces, barmode="stack")
 
 
 def weekly_people(rows: list[tuple[date, int]]) -> str:
-    trace = _trace(
-        "scatter",
-        x=[week.isoformat() for week, _ in rows],
-        y=[people for _, people in rows],
-        mode="lines+markers",
-        name="people",
-    )
-    return _figure("Weekly active people, all vendors (whole weeks, from Monday)", [trace])
-
-
-def top_people(rows: list[tuple[str, int]]) -> str:
-    rows = list(reversed(rows))
-    trace = _trace(
-        "bar",
-        x=[events for _, events in rows],
-        y=[escape(key.removeprefix("id:")) for key, _ in rows],
-        orientation="h",
-        name="events",
-    )
-    return _figure("Most active people", [trace], margin={"l": 200, "r": 20, "t": 40, "b": 40})
+    """Whole weeks as a line; the week still under way as its own hollow point, so a week
+    not over does not read as a drop."""
+    title = "Weekly active people, all vendors"
+    if not rows:
+        return _empty(title)
+    this_week = _monday(datetime.now(UTC).date())
+    whole = [(week, people) for week, people in rows if week < this_week]
+    current = [(week, people) for week, people in rows if week >= this_week]
+    traces = [
+        _trace(
+            "scatter",
+            x=[week.isoformat() for week, _ in whole],
+            y=[people for _, people in whole],
+            mode="lines+markers",
+            name="people (weeks from Monday)",
+        )
+    ]
+    if current:
+        traces.append(
+            _trace(
+                "scatter",
+                x=[week.isoformat() for week, _ in current],
+                y=[people for _, people in current],
+                mode="markers",
+                marker={"symbol": "circle-open", "size": 10},
+                name="this week so far",
+            )
+        )
+    return _figure(title, traces)
 
 
 def lightdash_history(snapshots: list[tuple[str, datetime, float | None]]) -> str:
+    title = "Lightdash: weekly querying users, % (snapshots)"
+    points = [(name, at, percent) for name, at, percent in snapshots if percent is not None]
+    if not points:
+        return _empty(title)
+    if len(points) == 1:  # one snapshot is a number, not a line
+        name, taken_at, percent = points[0]
+        return _figure(
+            "Lightdash: weekly querying users",
+            [
+                _trace(
+                    "indicator",
+                    mode="number",
+                    value=percent,
+                    number={"suffix": "%"},
+                    title={"text": f"{escape(name)}, {taken_at:%Y-%m-%d}", "font": {"size": 13}},
+                )
+            ],
+        )
     traces = []
     by_source: dict[str, list[tuple[datetime, float | None]]] = defaultdict(list)
     for name, taken_at, percent in snapshots:
@@ -181,6 +210,23 @@ def lightdash_roles(snapshot: UserActivitySnapshot) -> str:
     ]
     trace = _trace("bar", x=labels, y=[value or 0 for value in values], name="users")
     return _figure("Lightdash: users by role", [trace])
+
+
+def _empty(title: str) -> str:
+    """A card that says so instead of drawing empty axes."""
+    return _figure(
+        title,
+        [],
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[
+            {"text": "No activity in this period", "showarrow": False, "font": {"size": 16}}
+        ],
+    )
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 def _rows(document: dict, key: str) -> list[dict]:

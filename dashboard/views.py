@@ -157,7 +157,6 @@ def users(request):
         "per_category": charts.events_per_category(selectors.daily_events_by_category(since=since)),
         "failed_signins": charts.failed_signins(selectors.daily_failed_signins(since=since)),
         "weekly": charts.weekly_people(selectors.weekly_active_people(since=since)),
-        "top": charts.top_people(top),
         "lightdash": charts.lightdash_history(selectors.lightdash_snapshots(since=since)),
     }
     document = latest.raw_record if latest else {}

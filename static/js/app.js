@@ -16,7 +16,7 @@
       var source = document.getElementById(element.dataset.figure);
       if (!source || element.dataset.drawn) { return; }
       var figure = JSON.parse(JSON.parse(source.textContent));
-      window.Plotly.newPlot(element, figure.data, figure.layout, {responsive: true, displaylogo: false});
+      window.Plotly.newPlot(element, figure.data, figure.layout, {responsive: true, displaylogo: false, displayModeBar: false});
       element.dataset.drawn = "1";
       element.on("plotly_click", function (event) {
         var point = event.points && event.points[0];

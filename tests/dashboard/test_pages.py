@@ -15,7 +15,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from activity.models import ActivityEvent, Source
+from activity.models import ActivityEvent, Source, UserActivitySnapshot
+from activity.rollups import rollups_rebuild
 from dashboard.cursors import Cursor
 from tests.dashboard.conftest import HOSTILE, NOW, make_events
 
@@ -191,12 +192,27 @@ def test_download_audit_has_numbered_pages_and_totals(viewer, data):
 def test_user_activity_builds_every_chart(viewer, data):
     response = viewer.get(reverse("users"), {"period": "90"})
     figures = response.context["figures"]
-    assert {"per_day", "weekly", "top", "lightdash", "roles", "charts_viewed"} <= set(figures)
+    assert {"per_day", "weekly", "lightdash", "roles", "charts_viewed"} <= set(figures)
+    assert "top" not in figures  # the most active people are a list, once
     per_day = json.loads(figures["per_day"])
     assert {trace["name"] for trace in per_day["data"]} == {"Lightdash", "Datafold", "Domo", "Velt"}
     assert per_day["data"][0]["meta"].startswith("/activity/?vendor=")
     assert per_day["data"][0]["meta"].endswith("date_from={x}&date_to={x}")
     assert viewer.get(reverse("users"), {"period": "13"}).status_code == 400
+
+
+def test_charts_tell_the_truth_about_partial_and_empty_periods(viewer, data):
+    figures = viewer.get(reverse("users"), {"period": "90"}).context["figures"]
+    weekly = json.loads(figures["weekly"])
+    assert weekly["data"][-1]["name"] == "this week so far" and len(weekly["data"][-1]["x"]) == 1
+    # The one Lightdash snapshot is a number, not a one-point line.
+    assert UserActivitySnapshot.objects.count() == 1
+    assert [trace["type"] for trace in json.loads(figures["lightdash"])["data"]] == ["indicator"]
+    ActivityEvent.objects.all().delete()
+    rollups_rebuild()
+    empty = json.loads(viewer.get(reverse("users")).context["figures"]["per_day"])
+    assert empty["data"] == []
+    assert empty["layout"]["annotations"][0]["text"] == "No activity in this period"
 
 
 def test_a_person_page_joins_their_events_across_vendors(viewer, data):
