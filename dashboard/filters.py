@@ -52,6 +52,11 @@ class TimeWindowFilterSet(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
+    @property
+    def active_count(self) -> int:
+        """How many filters have a value (the folded form's "Filters (3)")."""
+        return sum(1 for name in self.filters if self.data.get(name))
+
     def _start_of(self, day) -> datetime:
         zone = viewer_timezone(self.request) if self.request else timezone.get_current_timezone()
         return datetime.combine(day, time.min, tzinfo=zone)

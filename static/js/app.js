@@ -10,6 +10,22 @@
     }
   } catch (error) { /* old browsers: times stay in UTC */ }
 
+  // A filter the server refuses (400) answers with its errors: show them, and clear the old
+  // results, instead of keeping rows that no longer match the form.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 400) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // On a phone the filters start folded into their "Filters (n)" control.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.matchMedia("(max-width: 640px)").matches) {
+      document.querySelectorAll("details.filters-fold").forEach(function (fold) { fold.open = false; });
+    }
+  });
+
   function drawCharts(root) {
     if (!window.Plotly) { return; }
     root.querySelectorAll(".chart[data-figure]").forEach(function (element) {

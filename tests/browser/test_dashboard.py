@@ -86,3 +86,19 @@ def test_filtering_by_outcome_shows_the_failed_rows_marked(page, live_server):
     assert rows.count() > 0 and rows.count() == page.locator("tr.failed .outcome-failure").count()
     assert "failure" in page.locator(".facets").inner_text()
     assert page.problems == []
+
+
+def test_a_bad_date_range_shows_its_error_by_the_field_and_clears_the_results(page, live_server):
+    assert page.locator("table.events tbody tr").count() > 0
+    before = page.evaluate("history.length")
+    page.select_option("select[name=vendor]", "domo")
+    page.wait_for_url("**vendor=domo*")
+    page.wait_for_selector("#results table.events tbody tr")
+    assert page.evaluate("history.length") == before + 1  # one request, one entry
+    page.fill("input[name=date_from]", "2026-02-01")
+    page.fill("input[name=date_to]", "2026-01-01")
+    page.wait_for_selector("#error-date_to:has-text('before the start date')")
+    assert page.locator("#results table.events").count() == 0
+    assert page.locator("#results [role=alert]").count() == 1
+    page.fill("input[name=date_to]", "2026-03-01")
+    page.wait_for_function("!document.querySelector('#error-date_to').textContent.trim()")
