@@ -26,3 +26,20 @@ def parse_cli_time(value: str | None, flag: str) -> datetime | None:
 def check_window(since: datetime | None, until: datetime | None) -> None:
     if since and until and since >= until:
         raise CommandError("--since must be before --until", returncode=USAGE_ERROR)
+
+
+def source_named(name: str | None):
+    """The source called ``name`` (None for none given); an unknown name is a usage error."""
+    from activity.models import Source
+
+    if not name:
+        return None
+    source = Source.objects.filter(name=name).first()
+    if source is None:
+        raise CommandError(f"no source named {name!r}", returncode=USAGE_ERROR)
+    return source
+
+
+def check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise CommandError("--batch-size must be 1 or more", returncode=USAGE_ERROR)

@@ -8,8 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from activity.management.options import USAGE_ERROR, parse_cli_time
-from activity.models import Source
+from activity.management.options import USAGE_ERROR, check_batch_size, parse_cli_time, source_named
 from activity.services.retention import BATCH_SIZE, events_purge
 
 
@@ -34,13 +33,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, before, source, batch_size, **options) -> None:
         cutoff = parse_cli_time(before, "--before") or _retention_cutoff()
-        if batch_size < 1:
-            raise CommandError("--batch-size must be 1 or more", returncode=USAGE_ERROR)
-        selected = None
-        if source:
-            selected = Source.objects.filter(name=source).first()
-            if selected is None:
-                raise CommandError(f"no source named {source!r}", returncode=USAGE_ERROR)
+        check_batch_size(batch_size)
+        selected = source_named(source)
         deleted = events_purge(before=cutoff, source=selected, batch_size=batch_size)
         scope = f" of source {source}" if source else ""
         self.stdout.write(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activity.management.options import USAGE_ERROR
-from activity.models import Source
+from activity.management.options import USAGE_ERROR, check_batch_size, source_named
 from activity.services.vocabulary import BATCH_SIZE, events_reclassify
 
 
@@ -31,15 +30,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, source, batch_size, after_id, **options) -> None:
-        if batch_size < 1:
-            raise CommandError("--batch-size must be 1 or more", returncode=USAGE_ERROR)
+        check_batch_size(batch_size)
         if after_id < 0:
             raise CommandError("--after-id must be 0 or more", returncode=USAGE_ERROR)
-        selected = None
-        if source:
-            selected = Source.objects.filter(name=source).first()
-            if selected is None:
-                raise CommandError(f"no source named {source!r}", returncode=USAGE_ERROR)
+        selected = source_named(source)
 
         def progress(last_id: int, read: int, changed: int) -> None:
             self.stderr.write(f"  up to event {last_id}: {read:,} read, {changed:,} changed")
