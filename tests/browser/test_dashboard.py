@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -101,4 +102,5 @@ def test_a_bad_date_range_shows_its_error_by_the_field_and_clears_the_results(pa
     assert page.locator("#results table.events").count() == 0
     assert page.locator("#results [role=alert]").count() == 1
     page.fill("input[name=date_to]", "2026-03-01")
-    page.wait_for_function("!document.querySelector('#error-date_to').textContent.trim()")
+    expect(page.locator("#error-date_to")).to_have_text("")
+    page.wait_for_selector("#results table.events tbody tr")
