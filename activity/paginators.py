@@ -13,16 +13,26 @@ COUNT_CAP = 10_000
 class CappedCountPaginator(Paginator):
     """Counts at most ``COUNT_CAP + 1`` rows, so page numbers past the cap are not offered.
 
-    ``count_is_capped`` tells the template to say "more than N" instead of a number.
-    """
+    Past the cap, or past the time budget, ``count`` is ``COUNT_CAP + 1`` for paging only:
+    ``count_is_capped`` and ``count_is_known`` tell the admin's templates
+    (``templates/admin/activity/``) to say "more than 10,000" or "not counted" instead."""
+
+    cap = COUNT_CAP
+
+    @cached_property
+    def _counted(self) -> int | None:
+        # A filter that matches few rows can make even a capped count read the whole table;
+        # past the budget, it is not counted.
+        return within_budget(lambda: self.object_list[: self.cap + 1].count())
 
     @cached_property
     def count(self) -> int:
-        # A filter that matches few rows can make even a capped count read the whole table;
-        # past the budget, say "more than the cap".
-        count = within_budget(lambda: self.object_list[: COUNT_CAP + 1].count())
-        return COUNT_CAP + 1 if count is None else count
+        return self.cap + 1 if self._counted is None else self._counted
+
+    @property
+    def count_is_known(self) -> bool:
+        return self._counted is not None
 
     @property
     def count_is_capped(self) -> bool:
-        return self.count > COUNT_CAP
+        return self.count_is_known and self.count > self.cap
