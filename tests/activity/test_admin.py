@@ -286,5 +286,5 @@ def test_a_partial_search_with_no_time_left_searches_nothing_older(
     assert [row.occurred_at for row in listed(response)] == [newest]
 
 
-def _no_time_left(matches, *, time_field, want):
+def _no_time_left(matches, *, time_field, want, ms):
     return recent_matches_start(matches, time_field=time_field, want=want, ms=0)
