@@ -37,6 +37,8 @@ def test_manage_help_lists_the_products_commands_without_any_secret(env):
 
 
 def test_every_commands_help_works_without_any_secret(env):
+    # The product's commands, and the framework's that the README and deployment use.
+    names = [*PRODUCT_COMMANDS, "db_worker", "migrate", "runserver", "prune_db_task_results"]
     processes = {
         name: subprocess.Popen(
             [sys.executable, "manage.py", name, "--help"],
@@ -46,7 +48,7 @@ def test_every_commands_help_works_without_any_secret(env):
             stderr=subprocess.PIPE,
             text=True,
         )
-        for name in PRODUCT_COMMANDS
+        for name in names
     }
     for name, process in processes.items():
         stdout, stderr = process.communicate(timeout=60)
@@ -82,3 +84,16 @@ def test_keys_in_the_env_file_are_read_and_the_environment_wins_over_it(tmp_path
         "from-the-file",
         "['r2yxXnB3kfAQQZ2HWkhC4ZbvhWlPgKfX0Jm3xFJ3XNk=']",
     ]
+
+
+def test_the_web_application_refuses_to_start_without_the_keys(env):
+    result = subprocess.run(
+        [sys.executable, "-c", "import dashboard.wsgi"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "SECRET_KEY is not set" in result.stderr.splitlines()[-1]
