@@ -9,6 +9,7 @@ process, the web server and the worker are its children and are stopped before i
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,7 +20,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.core.management.utils import get_random_secret_key
 
 from activity.connectors import vendor_names
 from activity.crypto import new_key
@@ -41,7 +41,8 @@ def env_file_create(path: Path) -> bool:
         "# Written by `manage.py demo` for local development. Not for production: there,\n"
         "# set your own keys and leave DEBUG off (see the README's configuration table).\n"
         "DEBUG=1\n"
-        f"SECRET_KEY='{get_random_secret_key()}'\n"
+        # URL-safe characters: nothing a .env reader could take for quoting or a ${VARIABLE}.
+        f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
         f"SOURCE_SECRETS_KEYS={new_key()}\n"
     )
     try:
