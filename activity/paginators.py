@@ -36,3 +36,17 @@ class CappedCountPaginator(Paginator):
     @property
     def count_is_capped(self) -> bool:
         return self.count_is_known and self.count > self.cap
+
+    def get_elided_page_range(self, number=1, *, on_each_side=3, on_ends=2):
+        """Django's page links, without the last pages when the total is not known: those
+        would be the cap's last pages, not the list's."""
+        pages = list(
+            super().get_elided_page_range(number, on_each_side=on_each_side, on_ends=on_ends)
+        )
+        if self.count_is_known and not self.count_is_capped:
+            return pages
+        number = self.validate_number(number)
+        kept = [page for page in pages if page == self.ELLIPSIS or page <= number + on_each_side]
+        while kept and kept[-1] == self.ELLIPSIS:
+            kept.pop()
+        return [*kept, self.ELLIPSIS] if kept[-1] < self.num_pages else kept

@@ -208,6 +208,17 @@ def test_a_capped_count_says_more_than_the_cap_not_a_wrong_number(
     assert "more than 100 results" in searched and "101 results" not in searched
 
 
+def test_a_capped_count_offers_no_link_to_the_caps_last_page(admin_client, source, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "cap", 100)
+    monkeypatch.setattr(ActivityEventAdmin, "list_per_page", 5)
+    add_events(source, 120, newest=datetime(2026, 11, 1, tzinfo=UTC), step=timedelta(minutes=1))
+    url = reverse("admin:activity_activityevent_changelist")
+    text = admin_client.get(url).content.decode()
+    assert 'href="?p=4"' in text and "…" in text
+    assert 'href="?p=21"' not in text and 'href="?p=20"' not in text
+    assert 'href="?p=12"' in admin_client.get(url, {"p": 9}).content.decode()
+
+
 def test_an_exact_count_stays_exact(admin_client, source):
     add_events(source, 7, newest=datetime(2026, 11, 1, tzinfo=UTC), step=timedelta(minutes=1))
     text = admin_client.get(reverse("admin:activity_activityevent_changelist")).content.decode()
