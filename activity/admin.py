@@ -5,13 +5,19 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.html import format_html_join
 
 from activity.connectors import vendor_spec
 from activity.models import ActivityEvent, Download, Source, SyncRun, UserActivitySnapshot
 from activity.paginators import CappedCountPaginator
-from activity.selectors import any_match, download_file_types
+from activity.selectors import (
+    any_of,
+    download_file_types,
+    existing_matches,
+    recent_matches_start,
+)
 from activity.services.sources import SourceConfigError, validate_base_url, validate_keys
 from activity.tasks import sync_enqueue
 
@@ -96,6 +102,13 @@ class SourceAdmin(admin.ModelAdmin):
                 request, f"{skipped} source(s) already queued or running.", messages.WARNING
             )
 
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # A source's sync runs are its history and go with it (the database cascades); on
+        # their own they are read-only, which must not forbid deleting the source.
+        perms_needed.discard(SyncRun._meta.verbose_name)
+        return deleted, model_count, perms_needed, protected
+
     @admin.display(description="Stored secrets")
     def stored_secrets(self, source: Source) -> str:
         names = source.secret_names if source.pk else []
@@ -106,8 +119,65 @@ class SourceAdmin(admin.ModelAdmin):
         return format_html_join(", ", "{} (set{})", rows)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ingested data and sync history are records: visible to staff, never added, edited or
+    deleted by hand (``purge_activity`` applies retention; a source takes its runs with it)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SearchAdmin(ReadOnlyAdmin):
+    """Search over a big table: a whole value of an indexed column finds every match; part of
+    a value finds the newest matches, as far back as the time budget reaches (no index serves
+    a part of a value), and a message says from when."""
+
+    exact_search: tuple[str, ...] = ()  # columns with a (column, time) index
+    partial_search: tuple[str, ...] = ()
+    search_time_field = ""
+    search_pages = 10  # the newest matches a partial search aims for, in pages
+    # A partial search reads rows one by one: this long at most, then its page and its count
+    # read that span again (each under its own budget). The admin is a back office: it can
+    # afford more than the dashboard's pages.
+    search_budget_ms = 100
+
+    def exact_conditions(self, term: str) -> list[Q]:
+        return [Q(**{field: term}) for field in self.exact_search]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        exact = existing_matches(queryset, self.exact_conditions(term))
+        if exact:
+            return queryset.filter(any_of(exact)), False
+        partial = [Q(**{f"{field}__icontains": term}) for field in self.partial_search]
+        return self._recent(request, queryset.filter(any_of(partial))), False
+
+    def _recent(self, request, matches: QuerySet) -> QuerySet:
+        want = self.list_per_page * self.search_pages
+        since = recent_matches_start(
+            matches, time_field=self.search_time_field, want=want, ms=self.search_budget_ms
+        )
+        if since is None:
+            return matches
+        self.message_user(
+            request,
+            f"Partial matches since {timezone.localtime(since):%Y-%m-%d %H:%M %Z}, newest first: "
+            "older ones are not searched (a whole value, or a narrower filter, finds them).",
+            messages.INFO,
+        )
+        return matches.filter(**{f"{self.search_time_field}__gte": since})
+
+
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdmin):
     list_display = [
         "source",
         "status",
@@ -124,22 +194,6 @@ class SyncRunAdmin(admin.ModelAdmin):
     search_fields = ["source__name", "error"]
     list_select_related = ["source"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ingested data is evidence: visible to staff, never edited by hand."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 class VendorFilter(admin.SimpleListFilter):
     title = "vendor"
@@ -155,7 +209,7 @@ class VendorFilter(admin.SimpleListFilter):
 
 
 @admin.register(ActivityEvent)
-class ActivityEventAdmin(ReadOnlyAdmin):
+class ActivityEventAdmin(SearchAdmin):
     list_display = [
         "occurred_at",
         "source",
@@ -167,22 +221,25 @@ class ActivityEventAdmin(ReadOnlyAdmin):
         "object_name",
     ]
     list_filter = [VendorFilter, "source", "category", "outcome"]
-    search_fields = ["actor_email", "actor_id", "action"]
-    search_help_text = "An exact email, vendor user id or action."
+    # Shows the search box; get_search_results decides how each field is matched.
+    search_fields = ["actor_email", "actor_id", "actor_name", "action", "object_name"]
+    search_help_text = (
+        "A whole email, vendor user id, name or action finds every event; part of one, or of "
+        "an object name, finds the newest matches."
+    )
+    exact_search = ("actor_email", "actor_id", "actor_name", "action")
+    partial_search = ("actor_email", "actor_name", "actor_id", "action", "object_name")
+    search_time_field = "occurred_at"
     list_select_related = ["source"]
     ordering = ["-occurred_at", "-id"]
     paginator = CappedCountPaginator
     show_full_result_count = False
     list_per_page = 50
 
-    def get_search_results(self, request, queryset, search_term):
-        # Exact matches on indexed columns only (the admin's "=field" compares UPPER()s, which
-        # no index serves), and only on the columns that hold the term at all.
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        match = any_match([Q(actor_email=term.lower()), Q(actor_id=term), Q(action=term)])
-        return queryset.filter(match), False
+    def exact_conditions(self, term: str) -> list[Q]:
+        # Emails are stored lower-cased. The admin's own "=field" compares UPPER()s, which no
+        # index serves.
+        return [Q(actor_email=term.lower()), Q(actor_id=term), Q(actor_name=term), Q(action=term)]
 
 
 class FileTypeFilter(admin.SimpleListFilter):
@@ -199,10 +256,17 @@ class FileTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Download)
-class DownloadAdmin(ReadOnlyAdmin):
+class DownloadAdmin(SearchAdmin):
     list_display = ["downloaded_at", "source", "user_name", "file_type", "query_context"]
     list_filter = [FileTypeFilter, "source"]
-    search_fields = ["=user_uuid", "=query_uuid", "=file_type", "=query_context"]
+    search_fields = ["user_uuid", "user_name", "query_uuid", "query_context"]
+    search_help_text = (
+        "A whole user UUID, file type or query context finds every download; part of a user "
+        "name, query UUID or context finds the newest matches."
+    )
+    exact_search = ("user_uuid", "file_type", "query_context")
+    partial_search = ("user_name", "query_uuid", "query_context")
+    search_time_field = "downloaded_at"
     list_select_related = ["source"]
     ordering = ["-downloaded_at", "-event_id"]
     paginator = CappedCountPaginator

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 
 from activity.models import ActivityEvent
 
@@ -80,14 +81,26 @@ def any_match(conditions: list[Q], model=ActivityEvent) -> Q:
     One equality is read in time order straight off its (column, time) index, while an OR
     makes PostgreSQL collect and sort every match; usually just one of the columns holds the
     value, and an index probe per condition finds which."""
-    matching = [q for q in conditions if model.objects.filter(q).exists()] or conditions
+    return any_of(existing_matches(model.objects.all(), conditions) or conditions)
+
+
+def any_of(conditions: list[Q]) -> Q:
     match = Q()
-    for q in matching:
+    for q in conditions:
         match |= q
     return match
 
 
+def existing_matches(queryset: QuerySet, conditions: list[Q]) -> list[Q]:
+    """Those ``conditions`` that at least one row of ``queryset`` meets (one probe each)."""
+    return [q for q in conditions if queryset.filter(q).exists()]
+
+
 BUDGET_MS = 50
+# A search's first window: six hours, or less where that many hours hold more rows than this
+# (a few milliseconds of reading) so that a dense table still finishes one window in time.
+FIRST_WINDOW = timedelta(hours=6)
+FIRST_WINDOW_ROWS = 2_000
 
 
 def within_budget(query, *, ms: int = BUDGET_MS, planner: dict[str, str] | None = None):
@@ -111,6 +124,48 @@ def within_budget(query, *, ms: int = BUDGET_MS, planner: dict[str, str] | None 
             return result
     except DatabaseError:
         return None
+
+
+def recent_matches_start(
+    matches: QuerySet, *, time_field: str, want: int, ms: int = BUDGET_MS
+) -> datetime | None:
+    """Where a search of ``matches`` must start to hold ``want`` of them: None when that is
+    the whole table, else the start of the newest span of time, at most ``ms`` to search.
+
+    For filters no index serves, such as a part of a value: they are searched newest first,
+    in windows of time that grow fourfold, each under the time left; the caller then bounds
+    its page and its count to that span, so neither reads the whole table."""
+    deadline = time.monotonic() + ms / 1000
+    model = matches.model
+    bounds = model.objects.aggregate(oldest=Min(time_field), newest=Max(time_field))
+    if bounds["newest"] is None:
+        return None
+    span = FIRST_WINDOW
+    rows = estimated_rows(model.objects.all())
+    if rows:
+        span = min(span, (bounds["newest"] - bounds["oldest"]) * FIRST_WINDOW_ROWS / rows)
+    end, found = bounds["newest"], 0
+    while True:
+        remaining = int((deadline - time.monotonic()) * 1000)
+        if remaining <= 0:
+            return end
+        start = end - span
+        window = (
+            matches.filter(**{f"{time_field}__gte": start}) if start > bounds["oldest"] else matches
+        )
+        if end != bounds["newest"]:
+            window = window.filter(**{f"{time_field}__lt": end})
+        count = within_budget(
+            lambda w=window, n=want - found: w.order_by()[:n].count(), ms=remaining
+        )
+        if count is None:
+            return end
+        found += count
+        if start <= bounds["oldest"]:
+            return None
+        if found >= want:
+            return start
+        end, span = start, span * 4
 
 
 def _set_local(settings: dict[str, str]) -> dict[str, str]:

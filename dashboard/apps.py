@@ -6,4 +6,4 @@ class DashboardConfig(AppConfig):
     verbose_name = "Dashboard"
 
     def ready(self) -> None:
-        from dashboard import login_limits  # noqa: F401  (connects the sign-in signals)
+        from dashboard import checks, login_limits  # noqa: F401  (registers the check, connects signals)

@@ -1,4 +1,10 @@
-"""Settings, read from the environment (see the README's configuration table)."""
+"""Settings, read from the environment and an optional ``.env`` file (see the README's
+configuration table).
+
+Nothing here refuses to load when a secret is missing: ``--help`` and
+``generate_secrets_key`` must work before anything is set. The system check in
+``dashboard/checks.py`` refuses to run the other commands, and ``dashboard/wsgi.py`` refuses to
+serve, without them."""
 
 from __future__ import annotations
 
@@ -6,12 +12,18 @@ import os
 from pathlib import Path
 
 import plotly
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from dotenv import load_dotenv
 
 from dashboard.database_url import database_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# KEY=VALUE lines from this file (``.env`` in the project folder unless ENV_FILE names another;
+# an empty ENV_FILE reads none). Variables already set in the environment win over the file.
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    load_dotenv(ENV_FILE, override=False)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -28,18 +40,12 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 
 _DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-in-production"  # noqa: S105
+# Required when DEBUG is off (checked by dashboard/checks.py, not here).
 SECRET_KEY = os.environ.get("SECRET_KEY") or (_DEVELOPMENT_SECRET_KEY if DEBUG else "")
-if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
-# Fernet keys (comma-separated, newest first) that encrypt source secrets at rest.
-# In DEBUG a key derived from SECRET_KEY is used when none is given.
+# Fernet keys (comma-separated, newest first) that encrypt source secrets at rest; required
+# when DEBUG is off. In DEBUG a key derived from SECRET_KEY is used when none is given.
 SOURCE_SECRETS_KEYS = env_list("SOURCE_SECRETS_KEYS")
-if not SOURCE_SECRETS_KEYS and not DEBUG:
-    raise ImproperlyConfigured(
-        "SOURCE_SECRETS_KEYS must be set when DEBUG is off "
-        "(generate one with: python manage.py generate_secrets_key)."
-    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.utils import timezone
 
 from dashboard.params import TIMEZONE
 
+UTC = ZoneInfo("UTC")
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    """The IANA zone ``name`` (URL-encoded or not, as the page's script stores it in its
+    cookie: ``America%2FNew_York``); UTC for anything that is not a known zone."""
+    name = unquote(name or "").strip()
+    return ZoneInfo(name) if name in _known_zones() else UTC
+
 
 def viewer_timezone(request) -> ZoneInfo:
-    name = request.GET.get(TIMEZONE) or request.COOKIES.get(TIMEZONE) or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone_named(request.GET.get(TIMEZONE) or request.COOKIES.get(TIMEZONE))
 
 
 class ViewerTimezoneMiddleware:

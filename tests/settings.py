@@ -6,6 +6,9 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 # A fixed, public Fernet key: tests only.
 os.environ.setdefault("SOURCE_SECRETS_KEYS", "r2yxXnB3kfAQQZ2HWkhC4ZbvhWlPgKfX0Jm3xFJ3XNk=")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# Never the developer's .env (its DEBUG=1 would change what the tests see); commands the tests
+# run as subprocesses inherit this too.
+os.environ["ENV_FILE"] = ""
 
 from dashboard.settings import *  # noqa: F403
 
