@@ -95,12 +95,14 @@ class ActivityFilter(TimeWindowFilterSet):
     category = django_filters.MultipleChoiceFilter(
         field_name="category",
         choices=Category.choices,
+        distinct=False,  # a column of the event itself: no join, no duplicates to remove
         label="Category",
         widget=forms.SelectMultiple(attrs={"size": 4}),
     )
     outcome = django_filters.MultipleChoiceFilter(
         field_name="outcome",
         choices=Outcome.choices,
+        distinct=False,
         label="Outcome",
         widget=forms.SelectMultiple(attrs={"size": 3}),
     )

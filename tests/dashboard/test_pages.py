@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from activity.models import ActivityEvent, Source, UserActivitySnapshot
 from activity.rollups import rollups_rebuild
@@ -203,6 +204,9 @@ def test_user_activity_builds_every_chart(viewer, data):
 
 def test_charts_tell_the_truth_about_partial_and_empty_periods(viewer, data):
     figures = viewer.get(reverse("users"), {"period": "90"}).context["figures"]
+    per_day = json.loads(figures["per_day"])
+    today = timezone.now().date()
+    assert per_day["layout"]["shapes"][0]["x1"] == f"{today} 12:00"  # today veiled: not over
     weekly = json.loads(figures["weekly"])
     assert weekly["data"][-1]["name"] == "this week so far" and len(weekly["data"][-1]["x"]) == 1
     # The one Lightdash snapshot is a number, not a one-point line.
