@@ -242,6 +242,11 @@ def _utc_day_sql(column: str = "occurred_at") -> str:
     return f"date({column})"
 
 
+def week_sql() -> str:
+    """The Monday of the ``day`` column's ISO week, in SQL."""
+    return _week_sql()
+
+
 def _week_sql() -> str:
     if connection.vendor == "postgresql":
         return "date_trunc('week', day)::date"

@@ -39,31 +39,34 @@ def _trace(kind: str, **attributes) -> dict:
     return {"type": kind, **attributes}
 
 
-def events_per_day(rows: list[tuple[date, str, int]]) -> str:
+def events_per_day(rows: list[tuple[date, str, int]], *, weekly: bool = False) -> str:
     return daily_bars(
         rows,
         series=params.VENDOR,
         label=lambda vendor: Vendor(vendor).label,
-        title="Events per day (UTC), by vendor",
+        title="Events per {unit}, by vendor",
+        weekly=weekly,
     )
 
 
-def events_per_category(rows: list[tuple[date, str, int]]) -> str:
+def events_per_category(rows: list[tuple[date, str, int]], *, weekly: bool = False) -> str:
     return daily_bars(
         rows,
         series=params.CATEGORY,
         label=lambda category: Category(category).label,
-        title="Events per day (UTC), by category",
+        title="Events per {unit}, by category",
+        weekly=weekly,
     )
 
 
-def failed_signins(rows: list[tuple[date, str, int]]) -> str:
+def failed_signins(rows: list[tuple[date, str, int]], *, weekly: bool = False) -> str:
     return daily_bars(
         rows,
         series=params.VENDOR,
         label=lambda vendor: Vendor(vendor).label,
-        title="Failed sign-ins per day (UTC)",
+        title="Failed sign-ins per {unit}",
         query={params.CATEGORY: Category.AUTHENTICATION, params.OUTCOME: Outcome.FAILURE},
+        weekly=weekly,
     )
 
 
@@ -74,38 +77,43 @@ def daily_bars(
     label: Callable[[str], str],
     title: str,
     query: dict[str, str] | None = None,
+    weekly: bool = False,
 ) -> str:
-    """Bars per day stacked by ``series`` (a filter of the activity log); each trace carries
-    the log's URL of a bar, ``{x}`` standing for its day (one link per trace keeps a year's
-    chart small)."""
+    """Bars per day (or per week from Monday) stacked by ``series`` (a filter of the activity
+    log). Each trace carries the log's URL of a bar, ``{x}`` standing for its first day and
+    ``{end}`` for its last (the bar's ``customdata``): one link per trace keeps a year's chart
+    small. The day or week under way is veiled: not over, its shorter bar is not a drop."""
+    title = title.format(unit="week (UTC, from Monday)" if weekly else "day (UTC)")
     if not rows:
         return _empty(title)
+    span = timedelta(days=7 if weekly else 1)
     by_series: dict[str, dict[date, int]] = defaultdict(dict)
     for day, value, events in rows:
         by_series[value][day] = events
     log = reverse("activity")
     today = datetime.now(UTC).date()
+    current = _monday(today) if weekly else today
     traces = []
     for value in sorted(by_series):
         days = sorted(by_series[value])
         link = urlencode({**(query or {}), series: value, params.TIMEZONE: "UTC"})
-        traces.append(
-            _trace(
-                "bar",
-                name=label(value),
-                x=[day.isoformat() for day in days],
-                y=[by_series[value][day] for day in days],
-                meta=f"{log}?{link}&{params.DATE_FROM}={{x}}&{params.DATE_TO}={{x}}",
-                hovertemplate="%{x}<br>%{y} events<extra>" + escape(label(value)) + "</extra>",
-            )
+        trace = _trace(
+            "bar",
+            name=label(value),
+            x=[day.isoformat() for day in days],
+            y=[by_series[value][day] for day in days],
+            meta=f"{log}?{link}&{params.DATE_FROM}={{x}}&{params.DATE_TO}={{end}}",
+            hovertemplate="%{x}<br>%{y} events<extra>" + escape(label(value)) + "</extra>",
         )
-    # Today is not over: a veil over its bars, so a shorter bar does not read as a drop.
+        trace["customdata"] = [(day + span - timedelta(days=1)).isoformat() for day in days]
+        traces.append(trace)
+    half = span / 2
     veil = {
         "type": "rect",
         "xref": "x",
         "yref": "paper",
-        "x0": f"{today - timedelta(days=1)} 12:00",
-        "x1": f"{today} 12:00",
+        "x0": (datetime.combine(current, datetime.min.time()) - half).isoformat(),
+        "x1": (datetime.combine(current, datetime.min.time()) + half).isoformat(),
         "y0": 0,
         "y1": 1,
         "fillcolor": "#ffffff",

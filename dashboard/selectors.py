@@ -30,7 +30,7 @@ from activity.models import (
     WeeklyDownloader,
     WeeklyPeople,
 )
-from activity.rollups import week_of
+from activity.rollups import week_of, week_sql
 from activity.selectors import estimated_rows, within_budget
 from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
@@ -309,31 +309,66 @@ def _period_downloads(
 
 
 # -- charts (from the daily rollups, never from raw events) ------------------------------
-def daily_events_by_vendor(*, since: date) -> list[tuple[date, str, int]]:
-    return _daily_events(DailyActivity.objects.filter(day__gte=since), by="vendor")
+# Longer periods are charted by week: a year is 52 bars a series instead of 365.
+WEEKLY_CHARTS_AFTER_DAYS = 90
 
 
-def daily_events_by_category(*, since: date) -> list[tuple[date, str, int]]:
-    return _daily_events(DailyActivity.objects.filter(day__gte=since), by="category")
+@dataclass(frozen=True)
+class ActivityBuckets:
+    """The daily rollup since a day, read once in days or whole weeks and summed for each
+    chart: ``(first day, vendor, category, outcome, events)``."""
+
+    rows: list[tuple[date, str, str, str, int]]
+    weekly: bool
+
+    def by_vendor(self) -> list[tuple[date, str, int]]:
+        return _summed((day, vendor, n) for day, vendor, _, _, n in self.rows)
+
+    def by_category(self) -> list[tuple[date, str, int]]:
+        return _summed((day, category, n) for day, _, category, _, n in self.rows)
+
+    def failed_signins(self) -> list[tuple[date, str, int]]:
+        """Per vendor: authentication events the vendor says failed."""
+        return _summed(
+            (day, vendor, n)
+            for day, vendor, category, outcome, n in self.rows
+            if category == Category.AUTHENTICATION and outcome == Outcome.FAILURE
+        )
 
 
-def daily_failed_signins(*, since: date) -> list[tuple[date, str, int]]:
-    """Failed sign-ins per day and vendor: authentication events the vendor says failed."""
-    rows = DailyActivity.objects.filter(
-        day__gte=since, category=Category.AUTHENTICATION, outcome=Outcome.FAILURE
-    )
-    return _daily_events(rows, by="vendor")
-
-
-def _daily_events(rows, *, by: str) -> list[tuple[date, str, int]]:
-    """``(day, vendor or category, events)`` from daily rollup rows, in order."""
+def activity_buckets(*, since: date, days: int) -> ActivityBuckets:
+    """Events per day (or per week, for periods over ``WEEKLY_CHARTS_AFTER_DAYS``) by vendor,
+    category and outcome since ``since``."""
+    weekly = days > WEEKLY_CHARTS_AFTER_DAYS
+    bucket = week_sql() if weekly else "day"
+    if weekly:  # whole weeks only: a week cut by the period's start would read as a dip
+        since = _first_monday(since)
     vendor_of = dict(Source.objects.values_list("pk", "vendor"))
-    column = "source_id" if by == "vendor" else by
+    with connection.cursor() as cursor:
+        # Plain tuples: the ORM's per-row work was most of the page's time for a year of days.
+        cursor.execute(
+            f"SELECT {bucket}, source_id, category, outcome, sum(events) "
+            f"FROM {DailyActivity._meta.db_table} WHERE day >= %s GROUP BY 1, 2, 3, 4",
+            [since],
+        )
+        rows = cursor.fetchall()
+    return ActivityBuckets(
+        [
+            (_as_date(day), vendor_of[source], category, outcome, int(n))
+            for day, source, category, outcome, n in rows
+        ],
+        weekly=weekly,
+    )
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))  # SQLite: text
+
+
+def _summed(rows) -> list[tuple[date, str, int]]:
     totals: Counter[tuple[date, str]] = Counter()
-    for day, value, events in (
-        rows.values_list("day", column).annotate(events=Sum("events")).order_by()
-    ):
-        totals[day, vendor_of[value] if by == "vendor" else value] += events
+    for day, value, events in rows:
+        totals[day, value] += events
     return [(day, value, events) for (day, value), events in sorted(totals.items())]
 
 

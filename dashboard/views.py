@@ -152,10 +152,11 @@ def users(request):
     since = charts.period_start(period, timezone.now().date())
     latest = selectors.latest_snapshot()
     top = selectors.top_people(since=since)
+    buckets = selectors.activity_buckets(since=since, days=period)
     figures = {
-        "per_day": charts.events_per_day(selectors.daily_events_by_vendor(since=since)),
-        "per_category": charts.events_per_category(selectors.daily_events_by_category(since=since)),
-        "failed_signins": charts.failed_signins(selectors.daily_failed_signins(since=since)),
+        "per_day": charts.events_per_day(buckets.by_vendor(), weekly=buckets.weekly),
+        "per_category": charts.events_per_category(buckets.by_category(), weekly=buckets.weekly),
+        "failed_signins": charts.failed_signins(buckets.failed_signins(), weekly=buckets.weekly),
         "weekly": charts.weekly_people(selectors.weekly_active_people(since=since)),
         "lightdash": charts.lightdash_history(selectors.lightdash_snapshots(since=since)),
     }

@@ -38,7 +38,9 @@
         var point = event.points && event.points[0];
         var link = point && point.data && point.data.meta;
         if (typeof link === "string" && link.charAt(0) === "/") {
-          window.location.assign(link.split("{x}").join(encodeURIComponent(String(point.x))));
+          var end = point.customdata !== undefined ? point.customdata : point.x;
+          window.location.assign(link.split("{x}").join(encodeURIComponent(String(point.x)))
+            .split("{end}").join(encodeURIComponent(String(end))));
         }
       });
     });

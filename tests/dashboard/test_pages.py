@@ -7,7 +7,7 @@ import html
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -198,7 +198,14 @@ def test_user_activity_builds_every_chart(viewer, data):
     per_day = json.loads(figures["per_day"])
     assert {trace["name"] for trace in per_day["data"]} == {"Lightdash", "Datafold", "Domo", "Velt"}
     assert per_day["data"][0]["meta"].startswith("/activity/?vendor=")
-    assert per_day["data"][0]["meta"].endswith("date_from={x}&date_to={x}")
+    assert per_day["data"][0]["meta"].endswith("date_from={x}&date_to={end}")
+    assert per_day["data"][0]["customdata"] == per_day["data"][0]["x"]  # a day ends on itself
+    # A year is charted by whole weeks: each bar's link ends on its Sunday.
+    year = json.loads(viewer.get(reverse("users"), {"period": "365"}).context["figures"]["per_day"])
+    assert "per week" in year["layout"]["title"]["text"]
+    monday, sunday = year["data"][0]["x"][0], year["data"][0]["customdata"][0]
+    assert (date.fromisoformat(sunday) - date.fromisoformat(monday)).days == 6
+    assert date.fromisoformat(monday).weekday() == 0
     assert viewer.get(reverse("users"), {"period": "13"}).status_code == 400
 
 
@@ -206,7 +213,7 @@ def test_charts_tell_the_truth_about_partial_and_empty_periods(viewer, data):
     figures = viewer.get(reverse("users"), {"period": "90"}).context["figures"]
     per_day = json.loads(figures["per_day"])
     today = timezone.now().date()
-    assert per_day["layout"]["shapes"][0]["x1"] == f"{today} 12:00"  # today veiled: not over
+    assert per_day["layout"]["shapes"][0]["x1"] == f"{today}T12:00:00"  # today veiled: not over
     weekly = json.loads(figures["weekly"])
     assert weekly["data"][-1]["name"] == "this week so far" and len(weekly["data"][-1]["x"]) == 1
     # The one Lightdash snapshot is a number, not a one-point line.
