@@ -7,15 +7,18 @@ import copy
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from activity.connectors.spec import VendorSpec
 from activity.models import Source
-from activity.sync.errors import RecordError, VendorDataError
+from activity.sync.errors import RecordError, SyncError, VendorAuthError, VendorDataError
 from activity.sync.http import VendorClient
 from activity.sync.records import NormalizedEvent, Page, Skipped
 from activity.sync.values import iso_z, parse_vendor_time
 
 MAX_EMPTY_PAGES_WITH_CURSOR = 5
+# A clock a little ahead is normal; a time further ahead than this is a wrong clock or a bug.
+FUTURE_SKEW = timedelta(minutes=5)
 
 
 class Connector:
@@ -42,6 +45,8 @@ class Connector:
         self.now = now or datetime.now(UTC)
         self.params: dict[str, Any] = dict(source.params)
         self.state: dict[str, Any] = copy.deepcopy(source.sync_state or {})
+        self.zone = self._zone()
+        self.flags: list[Skipped] = []
 
     # -- what each vendor provides -------------------------------------------------------
     def client(self) -> VendorClient:
@@ -62,6 +67,7 @@ class Connector:
         """The pages to commit, in order; each stream's state follows the pages handed out."""
         for page in self.pages(client):
             self.state[page.stream] = page.state
+            page.flags, self.flags = page.flags + self.flags, []
             yield page
 
     @property
@@ -98,20 +104,51 @@ class Connector:
             raise VendorDataError(f"param {name} must be a whole number, not {value!r}") from None
         return max(low, min(high, number))
 
+    def _zone(self) -> ZoneInfo:
+        name = self.params.get("time_zone") or "UTC"
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise VendorDataError(
+                f"param time_zone {name!r} is not an IANA time zone (e.g. America/Denver)"
+            ) from None
+
+    def parse_time(self, value: object, *, fold: int = 0) -> datetime:
+        """A vendor time; zone-less text is read in the source's ``time_zone``."""
+        return parse_vendor_time(value, self.zone, fold=fold)
+
     def stream_state(self, stream: str) -> dict[str, Any]:
         return dict(self.state.get(stream) or {})
 
     def high_water_mark(self, stream: str) -> datetime | None:
+        """The stream's mark, never past now plus the skew (a mark a future timestamp once
+        pushed ahead would hide every new event)."""
         value = self.stream_state(stream).get("hwm")
-        return parse_vendor_time(value) if value else None
+        return min(parse_vendor_time(value), self.latest_mark) if value else None
+
+    @property
+    def latest_mark(self) -> datetime:
+        return self.now + FUTURE_SKEW
 
     def next_high_water_mark(self, stream: str, reached: datetime | None) -> str | None:
-        """The mark after a run reached ``reached``: never backwards, and a run bounded by
-        ``--until`` leaves it alone (events after ``until`` were not fetched)."""
+        """The mark after a run reached ``reached``: never backwards, never past now plus
+        the skew, and a run bounded by ``--until`` leaves it alone (events after ``until``
+        were not fetched)."""
         current = self.high_water_mark(stream)
         if self.until is not None or reached is None:
             return iso_z(current) if current else None
+        reached = min(reached, self.latest_mark)
         return iso_z(max(current, reached) if current else reached)
+
+    def independent(self, stream: str, pages: Iterator[Page]) -> Iterator[Page]:
+        """The stream's pages; if it fails (other than on credentials), one page saying so
+        and the other streams of the source carry on. The engine fails the run after."""
+        try:
+            yield from pages
+        except VendorAuthError:
+            raise
+        except SyncError as error:
+            yield Page(stream=stream, state=self.stream_state(stream), failure=str(error))
 
     def start_time(self, stream: str) -> datetime:
         """Where a windowed API starts: --since, else the mark minus the overlap, else the
@@ -131,6 +168,8 @@ class Connector:
         return mark - self.source.overlap if mark else None
 
     def parse_all(self, records: list) -> tuple[list[NormalizedEvent], list[Skipped]]:
+        """The records' events and the records skipped; future times are flagged on
+        ``self.flags`` (kept, but see ``latest_mark``)."""
         events, skipped = [], []
         for record in records:
             if not isinstance(record, dict):
@@ -143,6 +182,15 @@ class Connector:
                 continue
             if self.until is None or event.occurred_at <= self.until:
                 events.append(event)
+            if event.occurred_at > self.latest_mark:
+                self.flags.append(
+                    Skipped(
+                        f"time {iso_z(event.occurred_at)} is in the future (the sync started "
+                        f"{iso_z(self.now)}): kept, but the mark stops at now plus "
+                        f"{FUTURE_SKEW.seconds // 60} minutes",
+                        record,
+                    )
+                )
         return events, skipped
 
     def walk_newest_first(

@@ -19,7 +19,7 @@ from activity.connectors.spec import VendorSpec
 from activity.sync.errors import VendorDataError, VendorRequestError, VendorTimeout
 from activity.sync.http import VendorClient
 from activity.sync.records import NormalizedEvent, Page
-from activity.sync.values import iso_z, parse_vendor_time, required_str
+from activity.sync.values import iso_z, required_str
 
 SPEC = VendorSpec(
     vendor="datafold",
@@ -91,7 +91,7 @@ class DatafoldConnector(Connector):
         )
         return NormalizedEvent(
             external_id=required_str(record, "event_uuid"),
-            occurred_at=parse_vendor_time(record.get("timestamp")),
+            occurred_at=self.parse_time(record.get("timestamp")),
             action=record.get("action") or record.get("request_type") or "request",
             actor_id=record.get("user_id"),
             actor_email=record.get("user_email"),

@@ -21,7 +21,7 @@ from activity.sync.errors import (
 )
 from activity.sync.http import VendorClient
 from activity.sync.records import NormalizedEvent, Page
-from activity.sync.values import parse_vendor_time, required_str
+from activity.sync.values import required_str
 
 SPEC = VendorSpec(
     vendor="velt",
@@ -102,7 +102,7 @@ class VeltConnector(Connector):
         metadata = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
         return NormalizedEvent(
             external_id=required_str(record, "id"),
-            occurred_at=parse_vendor_time(record.get("timestamp")),
+            occurred_at=self.parse_time(record.get("timestamp")),
             action=record.get("actionType") or "activity",
             actor_id=user.get("userId"),
             actor_name=user.get("name"),

@@ -26,6 +26,16 @@ VELT_TOKEN_LIFETIME = 600.0
 #   datafold_max_window: a timedelta; longer windows answer 422 (the real maximum is unknown);
 #   domo_token_methods: the methods the token endpoint accepts (default GET and POST);
 #   domo_bare_single: answer a one-record page as the bare object the documents show.
+# And the vendors' other possible behaviours, which the connectors check for at run time:
+#   lightdash_user_activity_seconds: user activity takes this long to compute;
+#   lightdash_without_downloads: an instance older than the download-activity route (404);
+#   datafold_ignore_body: the GET's JSON body is lost (a proxy), the default range applies;
+#   datafold_answer_cap: an answer holds at most this many logs (the oldest), silently;
+#   domo_time_zone: zone-less times are written in this IANA zone, not UTC;
+#   domo_shuffle: each answer comes in another order (the order is undocumented);
+#   domo_page_cap: pages hold at most this many rows, whatever the limit asked;
+#   velt_token_on_last_page: the last page still carries a token, to an empty page;
+#   velt_sdk_templates: records carry clientDocumentId and {{actionUser.name}} templates.
 
 
 @dataclass
@@ -82,6 +92,8 @@ def lightdash(sim: VendorSimulator, call: Call) -> Answer:
     project, _, rest = call.path[len(prefix) :].partition("/")
     if rest not in ("", "download-activity"):
         return lightdash_error(404, "NotFoundError", "Route not found")
+    if rest == "download-activity" and getattr(sim, "lightdash_without_downloads", False):
+        return lightdash_error(404, "NotFoundError", f"Cannot GET {call.path}")
     if rest == "download-activity":
         most = getattr(sim, "lightdash_max_page_size", LIGHTDASH_MAX_PAGE_SIZE)
         size_error = _lightdash_page_size(call.query, most)
@@ -90,6 +102,7 @@ def lightdash(sim: VendorSimulator, call: Call) -> Answer:
     if project != sim.params["lightdash"]["project_uuid"]:
         return lightdash_error(404, "NotExistsError", "Project not found")
     if rest == "":
+        time.sleep(getattr(sim, "lightdash_user_activity_seconds", 0))
         return Answer(200, {"status": "ok", "results": sim.user_activity()})
     return _lightdash_downloads(sim, call, size_error)
 

@@ -56,3 +56,5 @@ class Page:
     skipped: list[Skipped] = field(default_factory=list)
     snapshot: dict[str, Any] | None = None
     progress: float | None = None  # 0..1 when the connector knows how far it is
+    flags: list[Skipped] = field(default_factory=list)  # kept, but worth a look
+    failure: str = ""  # the stream failed (its state is unchanged); other streams go on
