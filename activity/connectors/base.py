@@ -272,6 +272,7 @@ class Connector:
         largest: timedelta,
         align: bool,
         smallest: timedelta | None = None,
+        target: int | None = None,
     ) -> TimeWindows:
         """Closed windows from the stream's start time up to ``end`` (see TimeWindows)."""
         return TimeWindows(
@@ -281,13 +282,15 @@ class Connector:
             largest=largest,
             align=align,
             smallest=smallest,
+            target=target,
         )
 
 
 class TimeWindows:
     """Closed windows ``[start, stop]`` that touch, up to ``end``.
 
-    Each window is sized from the last one's density to hold about ``TARGET_EVENTS``, at
+    Each window is sized from the last one's density to hold about ``target`` events (default
+    ``TARGET_EVENTS``), at
     most twice as long as the last (a quiet stretch says little about what follows) and never
     longer than ``largest``, so a quiet 90-day history takes few requests, a busy hour stays
     small, and no answer grows past what ``largest`` at the busiest rate holds. Windows never
@@ -307,7 +310,9 @@ class TimeWindows:
         largest: timedelta,
         align: bool,
         smallest: timedelta | None = None,
+        target: int | None = None,
     ):
+        self.target = target or self.TARGET_EVENTS
         self.align = align
         self.initial = size
         self.smallest = size if align or smallest is None else min(size, smallest)
@@ -352,7 +357,7 @@ class TimeWindows:
             return
         longest = min(length * 2, self.largest)
         if events:
-            size = max(self.smallest, min(longest, length * self.TARGET_EVENTS / events))
+            size = max(self.smallest, min(longest, length * self.target / events))
         else:
             size = longest
         if self.align:

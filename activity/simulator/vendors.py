@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -252,6 +253,9 @@ def domo(sim: VendorSimulator, call: Call) -> Answer:
     if limit > DOMO_MAX_LIMIT or limit < 1 or offset < 0:
         return _domo_bad_request(call.path, f"limit must be between 1 and {DOMO_MAX_LIMIT}")
     keys = sim.feeds["domo"].keys_between(start * 1000, end * 1000)[::-1]  # newest first
+    if getattr(sim, "domo_shuffle", False):
+        random.Random(secrets.randbits(64)).shuffle(keys)
+    limit = min(limit, getattr(sim, "domo_page_cap", limit))
     rows = [sim.record("domo", key) for key in keys[offset : offset + limit]]
     if len(rows) == 1 and getattr(sim, "domo_bare_single", False):
         return Answer(200, rows[0])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
+from zoneinfo import ZoneInfo
 
 from activity.sync.errors import RecordError
 
@@ -85,6 +87,65 @@ def _parse_text(text: str, value: str) -> datetime:
     if zoneless:
         return moment
     return moment.replace(tzinfo=timezone(timedelta(seconds=fields[9] or 0)))
+
+
+# Zones offered when a vendor's zone-less times turn out to be in another zone.
+COMMON_ZONES = (
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "America/Los_Angeles",
+    "America/Phoenix",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Helsinki",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
+_QUARTER = timedelta(minutes=15)
+
+
+def zone_offset_advice(
+    low: timedelta, high: timedelta, zone: tzinfo, seen: datetime
+) -> tuple[str, list[str]]:
+    """Say which zone zone-less times seem written in, when reading them in ``zone`` puts
+    them a shift between ``low`` and ``high`` before the truth (``seen``: one as read);
+    with the common zones that fit."""
+    shifts = [
+        _QUARTER * n for n in range(math.ceil(low / _QUARTER), math.floor(high / _QUARTER) + 1)
+    ]
+    whole = [shift for shift in shifts if shift % timedelta(hours=1) == timedelta(0)] or shifts
+    if not whole:
+        return "The offset is not a whole quarter of an hour: check the vendor's clock.", []
+    shift = min(whole, key=lambda candidate: abs(candidate - (low + high) / 2))
+    truth = seen + shift
+    written = seen.astimezone(zone).utcoffset() - shift
+    zones = [
+        name for name in COMMON_ZONES if truth.astimezone(ZoneInfo(name)).utcoffset() == written
+    ]
+    between = (
+        f" (somewhere between {_signed(low)} and {_signed(high)}; a later window will narrow it)"
+        if high - low > timedelta(hours=1)
+        else ""
+    )
+    text = (
+        f"They are {_signed(shift)} behind the truth{between}: they read like UTC{_signed(written)}"
+    )
+    return text + (f", e.g. the zone {' or '.join(zones)}." if zones else "."), zones
+
+
+def _signed(delta: timedelta) -> str:
+    minutes = round(delta.total_seconds() / 60)
+    sign = "+" if minutes >= 0 else "\u2212"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _from_epoch(number: float) -> datetime:

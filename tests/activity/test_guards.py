@@ -4,6 +4,10 @@ Without the guard, each of these tests fails."""
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -63,3 +67,82 @@ def test_lightdash_without_the_download_route_says_so_and_still_syncs_user_activ
     assert "base URL" not in run.error
     assert UserActivitySnapshot.objects.filter(source=source).count() == 1
     assert "downloads" not in Source.objects.get(pk=source.pk).sync_state
+
+
+# -- 1. Domo's zone-less times ------------------------------------------------------------
+def domo_true_times(sim) -> list:
+    feed = sim.feeds["domo"]
+    return sorted(
+        datetime.fromtimestamp(feed.time_of_key(key) / 1_000_000, tz=UTC)
+        for key in feed.newest_first(0, feed.total())
+    )
+
+
+def test_domo_times_in_another_zone_stop_the_source_until_its_time_zone_is_set(
+    simulator, source_for
+):
+    simulator.domo_time_zone = "America/Denver"
+    source = source_for(simulator, "domo")
+    run = sync_source(source)
+    assert run.status == SyncRun.Status.FAILED
+    assert "outside the window asked for" in run.error and "constant offset" in run.error
+    assert "UTC\u221207:00" in run.error or "UTC\u221206:00" in run.error
+    assert "America/Denver" in run.error and "time_zone=" in run.error
+    for failed in (run, sync_source(source)):  # the next run stops there again
+        assert failed.status == SyncRun.Status.FAILED
+        window_start = re.search(r"window asked for \((\S+) to", failed.error).group(1)
+        mark = Source.objects.get(pk=source.pk).sync_state["audit"]["hwm"]
+        assert mark <= window_start  # the mark never passes the window that failed
+
+    call_command(
+        "add_source", "domo", source.name, "--update", "--param", "time_zone=America/Denver"
+    )
+    fixed = sync_source(source, since=simulator.now - timedelta(days=61))
+    assert fixed.status == SyncRun.Status.SUCCEEDED, fixed.error
+    assert stored_records(source) == truth_records(simulator, "domo")
+    stored = sorted(source.events.values_list("occurred_at", flat=True))
+    assert stored == domo_true_times(simulator)
+
+
+def test_an_unknown_time_zone_is_refused_and_nothing_is_written(simulator, source_for):
+    source = source_for(simulator, "domo")
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "add_source", "domo", source.name, "--update", "--param", "time_zone=Mars/Base"
+        )
+    assert refused.value.returncode == 2 and "time_zone" in str(refused.value)
+    assert "time_zone" not in Source.objects.get(pk=source.pk).params
+
+
+# -- 3. Domo's order inside a bucket --------------------------------------------------------
+def test_domo_keys_and_completeness_do_not_depend_on_its_order_or_short_pages(
+    simulator, source_for
+):
+    simulator.domo_shuffle = True  # another order on every request
+    simulator.domo_page_cap = 700  # pages shorter than asked, with more to come
+    simulator.add_events("domo", 1500, at=simulator.now - timedelta(hours=3))
+    source = source_for(simulator, "domo")
+    run = sync_source(source)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert stored_records(source) == truth_records(simulator, "domo")
+    again = sync_source(source, since=simulator.now - timedelta(hours=6))
+    assert again.status == SyncRun.Status.SUCCEEDED and again.events_new == 0
+    assert again.events_changed == 0
+    assert stored_records(source) == truth_records(simulator, "domo")
+
+
+# -- 8. Vendor edits ------------------------------------------------------------------------
+def test_a_renamed_domo_card_updates_its_event_and_keeps_the_earlier_version(simulator, source_for):
+    source = source_for(simulator, "domo")
+    assert sync_source(source).status == SyncRun.Status.SUCCEEDED
+    count = source.events.count()
+    key = simulator.feeds["domo"].newest_first(0, 10)[-1]
+    before = simulator.record("domo", key)
+    simulator.edit("domo", key, objectName="Renamed card", additionalComment="Renamed card.")
+    run = sync_source(source, since=simulator.now - timedelta(days=3))
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.events_new == 0 and run.events_changed == 1
+    assert source.events.count() == count
+    event = source.events.get(object_name="Renamed card")
+    assert [json.loads(r.raw) for r in event.revisions.all()] == [before]
+    assert stored_records(source) == truth_records(simulator, "domo")
