@@ -145,6 +145,20 @@ def with_zone_less_times_in(record: dict, zone: str) -> dict:
     return {**record, "time": local}
 
 
+def with_odd_timestamp(record: dict, key: int) -> dict:
+    """Every tenth Datafold log with a time a lenient parser misreads: a zone name it does
+    not know, or an AM/PM marker in a format that has no place for one."""
+    if key % 10:
+        return record
+    moment = datetime.fromisoformat(record["timestamp"].replace(" ", "T"))
+    odd = (
+        moment.strftime("%a, %d %b %Y %H:%M:%S CEST")
+        if key % 20
+        else moment.strftime("%d %b %Y %I:%M:%S %p")
+    )
+    return {**record, "timestamp": odd}
+
+
 def with_sdk_templates(record: dict) -> dict:
     """A Velt record as its SDK writes them: the customer's own document id beside Velt's,
     and a template that reads the record's own fields."""

@@ -19,6 +19,7 @@ from activity.simulator.hostile import is_hostile, make_hostile, make_user_activ
 from activity.simulator.records import (
     ORGANIZATION_ID,
     build,
+    with_odd_timestamp,
     with_sdk_templates,
     with_zone_less_times_in,
 )
@@ -132,6 +133,8 @@ class VendorSimulator:
             record = with_zone_less_times_in(record, zone)
         if vendor == "velt" and getattr(self, "velt_sdk_templates", False):
             record = with_sdk_templates(record)
+        if vendor == "datafold" and getattr(self, "datafold_odd_timestamps", False):
+            record = with_odd_timestamp(record, key)
         if (vendor, key) in self.edits:
             record = {**record, **self.edits[vendor, key]}
         if self.hostile and is_hostile(key):

@@ -32,6 +32,7 @@ VELT_TOKEN_LIFETIME = 600.0
 #   lightdash_without_downloads: an instance older than the download-activity route (404);
 #   datafold_ignore_body: the GET's JSON body is lost (a proxy), the default range applies;
 #   datafold_answer_cap: an answer holds at most this many logs (the oldest), silently;
+#   datafold_odd_timestamps: some times carry a zone name or AM/PM a lenient parser drops;
 #   domo_time_zone: zone-less times are written in this IANA zone, not UTC;
 #   domo_shuffle: each answer comes in another order (the order is undocumented);
 #   domo_page_cap: pages hold at most this many rows, whatever the limit asked;
@@ -194,6 +195,8 @@ def datafold(sim: VendorSimulator, call: Call) -> Answer:
         body = call.json()
     except ValueError:
         return _validation("body", "Input should be a valid JSON object", "json_invalid")
+    if getattr(sim, "datafold_ignore_body", False):
+        body = None
     body = body or {}
     if not isinstance(body, dict):
         return _validation("body", "Input should be a valid dictionary", "dict_type")
@@ -214,6 +217,7 @@ def datafold(sim: VendorSimulator, call: Call) -> Answer:
         return _validation("end_date", f"the range may span at most {most}", "value_error")
     feed = sim.feeds["datafold"]
     keys = feed.keys_between(_us(bounds["start_date"]), _us(bounds["end_date"]))
+    keys = keys[: getattr(sim, "datafold_answer_cap", None)]
     return Answer(200, {"logs": [sim.record("datafold", key) for key in keys]})
 
 
@@ -377,6 +381,8 @@ def velt(sim: VendorSimulator, call: Call) -> Answer:
                 if len(rows) == size:
                     break
     token: str | None = sim.velt_token(scanned, order) if scanned < total else None
+    if getattr(sim, "velt_token_on_last_page", False):
+        token = sim.velt_token(scanned, order)  # even the last page, and the empty one after
     if call.fault == "duplicates" and position > 0:
         rows = [sim.record("velt", feed.newest_first(position - 1, 1)[0]), *rows]
     if call.fault == "empty_page_with_cursor":

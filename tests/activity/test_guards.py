@@ -11,7 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from activity.models import Source, SyncRun, UserActivitySnapshot
+from activity.models import (
+    DailyActivity,
+    DailyActor,
+    Source,
+    SyncRun,
+    UserActivitySnapshot,
+    WeeklyActor,
+)
+from activity.rollups import rollups_rebuild
 from activity.sync.engine import sync_source
 from tests.activity.conftest import stored_records, truth_records
 
@@ -146,3 +154,129 @@ def test_a_renamed_domo_card_updates_its_event_and_keeps_the_earlier_version(sim
     event = source.events.get(object_name="Renamed card")
     assert [json.loads(r.raw) for r in event.revisions.all()] == [before]
     assert stored_records(source) == truth_records(simulator, "domo")
+
+
+# -- 4. Datafold: a dropped GET body, a silent cap ------------------------------------------
+def test_datafold_answering_outside_the_window_fails_loudly_and_keeps_the_mark(
+    simulator, source_for
+):
+    source = source_for(simulator, "datafold")
+    assert sync_source(source).status == SyncRun.Status.SUCCEEDED
+    mark = Source.objects.get(pk=source.pk).sync_state["logs"]["hwm"]
+    simulator.datafold_ignore_body = True  # a proxy drops the GET's body
+    run = sync_source(source, since=simulator.now - timedelta(days=30))
+    assert run.status == SyncRun.Status.FAILED
+    assert "outside the window asked for" in run.error and "GET's JSON body" in run.error
+    assert Source.objects.get(pk=source.pk).sync_state["logs"]["hwm"] == mark
+    assert run.events_new == 0
+
+
+def test_datafold_an_answer_cut_at_a_round_count_is_split_and_asked_again(simulator, source_for):
+    simulator.datafold_answer_cap = 500  # undocumented: the oldest 500, silently
+    simulator.add_events("datafold", 1500, at=simulator.now - timedelta(hours=2))
+    source = source_for(simulator, "datafold")
+    run = sync_source(source)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert stored_records(source) == truth_records(simulator, "datafold")
+
+
+# -- 5. Velt's end of feed ------------------------------------------------------------------
+def test_velt_a_last_page_with_a_token_then_an_empty_page_ends_the_walk(simulator, source_for):
+    simulator.velt_token_on_last_page = True
+    source = source_for(simulator, "velt", page_size="70")  # 600 rows: the last page short
+    for _ in range(2):  # not once: every run
+        run = sync_source(source)
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert stored_records(source) == truth_records(simulator, "velt")
+
+
+# -- 9. Velt display fields -----------------------------------------------------------------
+def test_velt_shows_the_customers_document_id_and_fills_its_own_placeholders(
+    simulator, source_for, client, admin_user
+):
+    simulator.velt_sdk_templates = True
+    source = source_for(simulator, "velt")
+    assert sync_source(source).status == SyncRun.Status.SUCCEEDED
+    events = list(source.events.all())
+    assert all(event.object_name.startswith("client-doc-") for event in events)
+    assert not any("{{" in event.summary or "}}" in event.summary for event in events)
+    named = next(e for e in events if e.actor_name)
+    assert named.summary == f"{named.actor_name} did {named.action} in document name"
+    client.force_login(admin_user)
+    page = client.get(f"/activity/{named.pk}/").content.decode()
+    assert named.summary in page and named.object_name in page
+
+
+# -- 6. A future timestamp ------------------------------------------------------------------
+def test_a_future_timestamp_is_kept_and_flagged_but_does_not_hide_later_events(
+    simulator, source_for
+):
+    simulator.add_events("velt", 1, at=simulator.now + timedelta(days=3650))  # a bad clock
+    source = source_for(simulator, "velt")
+    run = sync_source(source)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert len(run.flag_samples) == 1 and "in the future" in run.flag_samples[0]["reason"]
+    mark = datetime.fromisoformat(Source.objects.get(pk=source.pk).sync_state["activities"]["hwm"])
+    assert mark <= datetime.now(UTC) + timedelta(minutes=5)
+    simulator.add_events("velt", 250)  # more than two pages of new events
+    assert sync_source(source).status == SyncRun.Status.SUCCEEDED
+    assert stored_records(source) == truth_records(simulator, "velt")
+
+
+# -- 8. Vendor edits (Velt) -------------------------------------------------------------------
+def rollup_rows():
+    return {
+        model: sorted(model.objects.values_list(*fields))
+        for model, fields in (
+            (DailyActivity, ("day", "source_id", "action", "events")),
+            (DailyActor, ("day", "source_id", "actor_key", "events")),
+            (WeeklyActor, ("week", "actor_key", "events")),
+        )
+    }
+
+
+def test_an_updated_velt_activity_shows_the_vendors_record_and_keeps_the_earlier(
+    simulator, source_for, client, admin_user
+):
+    source = source_for(simulator, "velt")
+    assert sync_source(source).status == SyncRun.Status.SUCCEEDED
+    key = simulator.feeds["velt"].newest_first(0, 5)[-1]
+    before = simulator.record("velt", key)
+    simulator.edit(
+        "velt",
+        key,
+        actionType="comment.update",
+        actionUser={"userId": "user-99", "email": "new.person@example.com", "name": "New"},
+    )
+    run = sync_source(source, since=simulator.now - timedelta(days=2))
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.events_new == 0 and run.events_changed == 1
+    event = source.events.get(external_id=before["id"])
+    assert (event.action, event.actor_email) == ("comment.update", "new.person@example.com")
+    assert [json.loads(r.raw)["actionType"] for r in event.revisions.all()] == [
+        before["actionType"]
+    ]
+    assert stored_records(source) == truth_records(simulator, "velt")
+    counted = rollup_rows()
+    rollups_rebuild()
+    assert rollup_rows() == counted  # the rollups followed the edit
+    client.force_login(admin_user)
+    page = client.get(f"/activity/{event.pk}/").content.decode()
+    assert "changed by the vendor on" in page.lower() and before["actionType"] in page
+
+
+# -- 10. Strict time parsing ------------------------------------------------------------------
+def test_a_time_whose_zone_or_am_pm_would_be_dropped_is_skipped_with_its_reason(
+    simulator, source_for
+):
+    simulator.datafold_odd_timestamps = True
+    source = source_for(simulator, "datafold")
+    run = sync_source(source)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    odd = [r for r in simulator.truth("datafold") if not r["timestamp"][:4].isdigit()]
+    assert odd and run.records_skipped == len(odd)
+    reasons = {sample["reason"].split(" has ")[-1][:10] for sample in run.skipped_samples}
+    assert reasons == {"a zone 'CE", "an AM/PM m"}
+    stored = {json.loads(raw)["event_uuid"] for raw in source.events.values_list("raw", flat=True)}
+    assert stored.isdisjoint(r["event_uuid"] for r in odd)
+    assert len(stored) == len(simulator.truth("datafold")) - len(odd)
