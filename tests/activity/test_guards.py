@@ -280,3 +280,26 @@ def test_a_time_whose_zone_or_am_pm_would_be_dropped_is_skipped_with_its_reason(
     stored = {json.loads(raw)["event_uuid"] for raw in source.events.values_list("raw", flat=True)}
     assert stored.isdisjoint(r["event_uuid"] for r in odd)
     assert len(stored) == len(simulator.truth("datafold")) - len(odd)
+
+
+def test_stored_domo_events_are_rekeyed_by_their_stable_fields(simulator, source_for):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from activity.connectors.domo import DomoConnector, ranked
+
+    source = source_for(simulator, "domo")
+    assert sync_source(source).status == SyncRun.Status.SUCCEEDED
+    expected = sorted(source.events.values_list("external_id", flat=True))
+    for event in source.events.all():  # as the earlier keys were: another hash
+        event.external_id = "old-" + event.external_id
+        event.save(update_fields=["external_id"])
+    migration = import_module("activity.migrations.0007_domo_stable_keys")
+    migration.rekey_domo_events(apps, None)
+    assert sorted(source.events.values_list("external_id", flat=True)) == expected
+    migration.rekey_domo_events(apps, None)  # once more: nothing moves
+    assert sorted(source.events.values_list("external_id", flat=True)) == expected
+    records = [json.loads(raw) for raw in source.events.values_list("raw", flat=True)]
+    keys = {e.external_id for e in ranked([DomoConnector(source).parse(r) for r in records])}
+    assert keys == set(expected)
