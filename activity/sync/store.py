@@ -116,8 +116,7 @@ def events_save(*, source: Source, events: Sequence[NormalizedEvent]) -> tuple[i
         inserted = _insert_generic(rows)
         known = set(unique).difference(key for _, key in inserted)
         stale = _stale_generic(source, known, unique) if known else []
-    new_rows = [unique[key][0] for _, key in inserted]
-    rollups_add((row[0], row[2], row[6], row[5], row[3]) for row in new_rows)
+    rollups_add(_rollup_row(unique[key][0]) for _, key in inserted)
     downloads = [
         (event_id, unique[key][1]) for event_id, key in inserted if unique[key][1].download
     ]
@@ -161,7 +160,7 @@ def _replace_changed(source: Source, stale: list[tuple], unique: dict, now: date
     for values in stale:
         row = dict(zip(EVENT_COLUMNS, unique[values[1]][0], strict=True))
         ActivityEvent.objects.filter(pk=values[0]).update(**{f: row[f] for f in fields})
-    rollups_add((unique[v[1]][0][0], *(unique[v[1]][0][i] for i in (2, 6, 5, 3))) for v in stale)
+    rollups_add(_rollup_row(unique[values[1]][0]) for values in stale)
     ids = {values[0]: unique[values[1]][1] for values in stale}
     old = Download.objects.filter(event_id__in=ids)
     download_rollups_add(
@@ -173,6 +172,11 @@ def _replace_changed(source: Source, stale: list[tuple], unique: dict, now: date
     if changed:
         _insert_downloads(source, changed)
         download_rollups_add(_download_rollup_rows(source, changed))
+
+
+def _rollup_row(row: tuple) -> tuple:
+    """What the rollups count of an event row: source, time, action, email, actor id."""
+    return row[0], row[2], row[6], row[5], row[3]
 
 
 def _download_rollup_rows(source: Source, downloads: list[tuple[int, NormalizedEvent]]):

@@ -303,3 +303,32 @@ def test_stored_domo_events_are_rekeyed_by_their_stable_fields(simulator, source
     records = [json.loads(raw) for raw in source.events.values_list("raw", flat=True)]
     keys = {e.external_id for e in ranked([DomoConnector(source).parse(r) for r in records])}
     assert keys == set(expected)
+
+
+def burst_in_one_second(sim, count: int) -> None:
+    second = int((sim.now - timedelta(hours=3)).timestamp()) * 1_000_000
+    sim.feeds["domo"].add([second] * count)  # more identical-second rows than a page holds
+
+
+def test_domo_a_second_holding_more_than_a_page_is_read_twice_and_must_agree(
+    simulator, source_for
+):
+    simulator.domo_page_cap = 10
+    burst_in_one_second(simulator, 25)
+    source = source_for(simulator, "domo")
+    assert sync_source(source).status == SyncRun.Status.SUCCEEDED
+    assert stored_records(source) == truth_records(simulator, "domo")
+
+
+def test_domo_a_second_read_differently_twice_stops_without_moving_the_mark(
+    simulator, source_for
+):
+    simulator.domo_page_cap = 10
+    simulator.domo_shuffle = True  # pages of one second cannot be trusted to add up
+    burst_in_one_second(simulator, 25)
+    source = source_for(simulator, "domo")
+    run = sync_source(source)
+    assert run.status == SyncRun.Status.FAILED
+    assert "two different answers" in run.error
+    window_start = re.search(r"answers for the 2\d rows of (\S+) to", run.error).group(1)
+    assert Source.objects.get(pk=source.pk).sync_state["audit"]["hwm"] <= window_start
