@@ -310,9 +310,7 @@ def burst_in_one_second(sim, count: int) -> None:
     sim.feeds["domo"].add([second] * count)  # more identical-second rows than a page holds
 
 
-def test_domo_a_second_holding_more_than_a_page_is_read_twice_and_must_agree(
-    simulator, source_for
-):
+def test_domo_a_second_holding_more_than_a_page_is_read_twice_and_must_agree(simulator, source_for):
     simulator.domo_page_cap = 10
     burst_in_one_second(simulator, 25)
     source = source_for(simulator, "domo")
@@ -320,9 +318,7 @@ def test_domo_a_second_holding_more_than_a_page_is_read_twice_and_must_agree(
     assert stored_records(source) == truth_records(simulator, "domo")
 
 
-def test_domo_a_second_read_differently_twice_stops_without_moving_the_mark(
-    simulator, source_for
-):
+def test_domo_a_second_read_differently_twice_stops_without_moving_the_mark(simulator, source_for):
     simulator.domo_page_cap = 10
     simulator.domo_shuffle = True  # pages of one second cannot be trusted to add up
     burst_in_one_second(simulator, 25)
