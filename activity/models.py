@@ -182,6 +182,30 @@ class ActivityEvent(models.Model):
         return json.loads(self.raw)
 
 
+class CoveredWindow(models.Model):
+    """The completeness ledger: a stretch of one stream's time that a sync read in full,
+    written in the same transaction as the rows it brought."""
+
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="covered_windows", db_index=False
+    )
+    stream = models.CharField(max_length=40)
+    asked_from = models.DateTimeField()
+    asked_to = models.DateTimeField()
+    rows = models.PositiveIntegerField(help_text="Records the vendor answered for it.")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["source", "asked_to"], name="covered_source_to"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.source_id} {self.stream} {self.asked_from:%Y-%m-%d %H:%M}-{self.asked_to:%H:%M}"
+        )
+
+
 class EventRevision(models.Model):
     """An earlier version of an event the vendor has since changed (edited, renamed)."""
 

@@ -13,7 +13,7 @@ from activity.connectors.spec import VendorSpec
 from activity.models import Source
 from activity.sync.errors import RecordError, SyncError, VendorAuthError, VendorDataError
 from activity.sync.http import VendorClient
-from activity.sync.records import NormalizedEvent, Page, Skipped
+from activity.sync.records import Covered, NormalizedEvent, Page, Skipped
 from activity.sync.values import iso_z, parse_vendor_time
 
 MAX_EMPTY_PAGES_WITH_CURSOR = 5
@@ -219,6 +219,9 @@ class Connector:
         seen_positions: set = set()
         empty_pages = 0
         previous: list = []
+        # The ledger's view: each page completes the time from its oldest event up to the
+        # previous page's (the first, up to now; a resumed walk's first, its newest).
+        upper: datetime | None = None if walk else self.now
         while True:
             records, next_position = fetch(position)
             if records and records == previous:
@@ -258,9 +261,22 @@ class Connector:
                         "top": top,
                         "floor": iso_z(floor_time) if floor_time else None,
                     }
-            yield Page(stream=stream, state=new_state, events=events, skipped=skipped)
+            times = [event.occurred_at for event in events]
+            # A walk that ends has read everything down to its floor (or the history's start).
+            ends_at_floor = done and floor_time is not None
+            lower = floor_time if ends_at_floor else min(times, default=upper)
+            top_of_page = upper or (max(times) if times else None)
+            covered = (
+                Covered(lower, top_of_page, len(records))
+                if lower is not None and top_of_page is not None and lower <= top_of_page
+                else None
+            )
+            yield Page(
+                stream=stream, state=new_state, events=events, skipped=skipped, covered=covered
+            )
             if done:
                 return
+            upper = lower if lower is not None else upper
             position = next_position
 
     def time_windows(

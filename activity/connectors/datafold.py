@@ -23,7 +23,7 @@ from activity.connectors.base import Connector
 from activity.connectors.spec import VendorSpec
 from activity.sync.errors import VendorDataError, VendorRequestError, VendorTimeout
 from activity.sync.http import VendorClient
-from activity.sync.records import NormalizedEvent, Page
+from activity.sync.records import Covered, NormalizedEvent, Page
 from activity.sync.values import iso_z, required_str
 
 SPEC = VendorSpec(
@@ -103,6 +103,7 @@ class DatafoldConnector(Connector):
                 events=events,
                 skipped=skipped,
                 progress=progress,
+                covered=Covered(start, stop, len(logs)),
             )
 
     def _check_inside(self, events: list[NormalizedEvent], start: datetime, stop: datetime):

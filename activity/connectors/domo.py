@@ -45,7 +45,7 @@ from activity.sync.http import (
     json_or_none,
     retry_after_seconds,
 )
-from activity.sync.records import NormalizedEvent, Page, Skipped
+from activity.sync.records import Covered, NormalizedEvent, Page, Skipped
 from activity.sync.values import epoch_ms, is_zoneless, iso_z, zone_offset_advice
 
 SPEC = VendorSpec(
@@ -208,6 +208,7 @@ class DomoConnector(Connector):
                     events=chunk,
                     skipped=skipped if last else [],
                     progress=progress,
+                    covered=Covered(start, stop, len(events) + len(skipped)) if last else None,
                 )
 
     def _answers(

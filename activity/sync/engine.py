@@ -15,7 +15,7 @@ from django.utils import timezone
 from activity.connectors import CONNECTORS
 from activity.connectors.base import Connector
 from activity.crypto import SecretsUnreadable
-from activity.models import Source, SyncRun
+from activity.models import CoveredWindow, Source, SyncRun
 from activity.sync.errors import SyncError
 from activity.sync.lease import lease_acquire, lease_heartbeat, lease_holder_name, lease_release
 from activity.sync.prefetch import Prefetch
@@ -147,6 +147,14 @@ def _commit_page(source: Source, run: SyncRun, page: Page, *, holder: str) -> No
     new, changed = events_save(source=source, events=page.events)
     if page.snapshot is not None:
         snapshot_save(source=source, document=page.snapshot)
+    if page.covered is not None:
+        CoveredWindow.objects.create(
+            source=source,
+            stream=page.stream,
+            asked_from=page.covered.start,
+            asked_to=page.covered.stop,
+            rows=page.covered.rows,
+        )
     # Re-read under a row lock so a concurrent edit of another stream's state is kept.
     state = (
         Source.objects.select_for_update().values_list("sync_state", flat=True).get(pk=source.pk)
