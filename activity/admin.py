@@ -117,6 +117,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "pages",
         "events_seen",
         "events_new",
+        "events_changed",
         "records_skipped",
     ]
     list_filter = ["status", "source", "trigger"]
