@@ -305,14 +305,13 @@ class Connector:
 class TimeWindows:
     """Closed windows ``[start, stop]`` that touch, up to ``end``.
 
-    Each window is sized from the last one's density to hold about ``target`` events (default
-    ``TARGET_EVENTS``), at
-    most twice as long as the last (a quiet stretch says little about what follows) and never
-    longer than ``largest``, so a quiet 90-day history takes few requests, a busy hour stays
-    small, and no answer grows past what ``largest`` at the busiest rate holds. Windows never
-    shrink below ``smallest`` by sizing (only ``retry_smaller`` goes further). With ``align``
-    every bound is a multiple of the initial size (UTC), so windows are the vendor's closed
-    buckets.
+    Each window is sized from the last one's density to hold about ``target`` events (by
+    default ``TARGET_EVENTS``), at most twice as long as the last (a quiet stretch says little
+    about what follows) and never longer than ``largest``, so a quiet 90-day history takes few
+    requests, a busy hour stays small, and no answer grows past what ``largest`` at the
+    busiest rate holds. Windows never shrink below ``smallest`` by sizing (only
+    ``retry_smaller`` goes further). With ``align`` every bound is a multiple of the initial
+    size (UTC), so windows are the vendor's closed buckets.
     """
 
     TARGET_EVENTS = 1000
