@@ -300,6 +300,8 @@ class DomoConnector(Connector):
         so that the offset they show is known to within the hour."""
         while stop - start > BUCKET:
             middle = start + (stop - start) // BUCKET // 2 * BUCKET
+            if middle <= start:
+                break
             for low, high in ((start, middle), (middle, stop)):
                 found = [
                     (missed, a, b)
