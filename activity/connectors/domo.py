@@ -375,7 +375,8 @@ def ranked(events: list[NormalizedEvent]) -> list[NormalizedEvent]:
         groups[event.external_id].append(event)
     result = []
     for key, group in groups.items():
-        group.sort(key=lambda event: _canonical(event.raw))
+        if len(group) > 1:
+            group.sort(key=lambda event: _canonical(event.raw))
         result += [replace(event, external_id=f"{key}#{n}") for n, event in enumerate(group)]
     return result
 
