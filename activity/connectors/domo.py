@@ -160,6 +160,10 @@ class DomoToken(httpx.Auth):
 class DomoConnector(Connector):
     spec = SPEC
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._hours_read: dict[datetime, set[str]] = {}  # for times that read two ways
+
     def client(self) -> VendorClient:
         secrets = self.source.secrets
         return self.vendor_client(
@@ -187,7 +191,7 @@ class DomoConnector(Connector):
             skipped: list[Skipped] = []
             for rows, low, high in self._answers(client, start, stop):
                 answer, answer_skipped = self.parse_all(rows)
-                inside, outside = self._inside(answer, low, high)
+                inside, outside = self._inside(client, answer, low, high)
                 if outside:
                     raise VendorDataError(
                         self._outside_message(*self._narrowed(client, outside, low, high))
@@ -281,17 +285,38 @@ class DomoConnector(Connector):
         return rows
 
     def _inside(
-        self, events: list[NormalizedEvent], start: datetime, stop: datetime
+        self, client: VendorClient, events: list[NormalizedEvent], start: datetime, stop: datetime
     ) -> tuple[list[NormalizedEvent], list[NormalizedEvent]]:
         """The events inside the window asked for, and those outside it."""
         inside, outside = [], []
         for event in events:
-            if not start <= event.occurred_at <= stop and is_zoneless(event.raw.get("time")):
-                # The second of a repeated hour (daylight saving ends) reads as the first.
-                later = replace(event, occurred_at=self.parse_time(event.raw["time"], fold=1))
-                event = later if start <= later.occurred_at <= stop else event
+            if is_zoneless(event.raw.get("time")):
+                event = self._unfolded(client, event, start, stop)
             (inside if start <= event.occurred_at <= stop else outside).append(event)
         return inside, outside
+
+    def _unfolded(
+        self, client: VendorClient, event: NormalizedEvent, start: datetime, stop: datetime
+    ) -> NormalizedEvent:
+        """A zone-less time in the hour that repeats when daylight saving ends reads two
+        ways; the window tells them apart, else the first reading's hour is asked whether
+        it holds the record."""
+        later = self.parse_time(event.raw["time"], fold=1)
+        if later == event.occurred_at:
+            return event
+        first_fits = start <= event.occurred_at <= stop
+        if first_fits != (start <= later <= stop):
+            return event if first_fits else replace(event, occurred_at=later)
+        hour = _hour_of(event.occurred_at)
+        if hour not in self._hours_read:
+            self._hours_read[hour] = {
+                _canonical(row)
+                for rows, _, _ in self._answers(client, hour, hour + BUCKET)
+                for row in rows
+            }
+        if _canonical(event.raw) in self._hours_read[hour]:
+            return event
+        return replace(event, occurred_at=later)
 
     def _narrowed(
         self, client: VendorClient, outside: list, start: datetime, stop: datetime
@@ -306,7 +331,7 @@ class DomoConnector(Connector):
                 found = [
                     (missed, a, b)
                     for rows, a, b in self._answers(client, low, high)
-                    if (missed := self._inside(self.parse_all(rows)[0], a, b)[1])
+                    if (missed := self._inside(client, self.parse_all(rows)[0], a, b)[1])
                 ]
                 if found:
                     outside, start, stop = found[0]
@@ -387,6 +412,10 @@ def _canonical(record: object) -> str:
 
 def _digest(fields: dict) -> str:
     return hashlib.sha256(_canonical(fields).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def _whole_ms(moment: datetime) -> datetime:

@@ -328,3 +328,22 @@ def test_domo_a_second_read_differently_twice_stops_without_moving_the_mark(simu
     assert "two different answers" in run.error
     window_start = re.search(r"answers for the 2\d rows of (\S+) to", run.error).group(1)
     assert Source.objects.get(pk=source.pk).sync_state["audit"]["hwm"] <= window_start
+
+
+def test_domo_a_zone_less_time_in_the_hour_daylight_saving_repeats_is_read_right(source_for):
+    from activity.simulator import VendorSimulator
+
+    with VendorSimulator(events_per_vendor=0, seed=5) as sim:
+        sim.domo_time_zone = "America/Denver"
+        sim.add_events("domo", 10, at=datetime(2026, 11, 1, 7, 12, tzinfo=UTC))  # 01:11 MDT
+        sim.add_events("domo", 10, at=datetime(2026, 11, 1, 8, 12, tzinfo=UTC))  # 01:11 MST
+        source = source_for(sim, "domo", time_zone="America/Denver")
+        run = sync_source(
+            source,
+            since=datetime(2026, 10, 31, tzinfo=UTC),
+            until=datetime(2026, 11, 2, tzinfo=UTC),
+        )
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert any(str(r["time"]).endswith("AM") for r in sim.truth("domo"))
+        stored = sorted(source.events.values_list("occurred_at", flat=True))
+        assert stored == domo_true_times(sim)
