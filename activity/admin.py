@@ -187,6 +187,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "pages",
         "events_seen",
         "events_new",
+        "events_changed",
         "records_skipped",
     ]
     list_filter = ["status", "source", "trigger"]

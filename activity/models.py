@@ -99,6 +99,15 @@ class SyncRun(models.Model):
     skipped_samples = models.JSONField(
         default=list, blank=True, help_text="Why records were skipped (first few)."
     )
+    events_changed = models.PositiveBigIntegerField(
+        default=0, help_text="Stored events the vendor had changed since (the earlier kept)."
+    )
+    flag_samples = models.JSONField(
+        default=list, blank=True, help_text="Records kept but worth a look, e.g. future times."
+    )
+    failed_streams = models.JSONField(
+        default=list, blank=True, help_text="Streams that failed while the others synced."
+    )
     error = models.TextField(blank=True)
     holder = models.CharField(max_length=200, blank=True, help_text="host:pid that ran it.")
 
@@ -182,6 +191,49 @@ class ActivityEvent(models.Model):
     @property
     def actor_label(self) -> str:
         return self.actor_name or self.actor_email or self.actor_id or "—"
+
+    @property
+    def raw_record(self):
+        return json.loads(self.raw)
+
+
+class CoveredWindow(models.Model):
+    """The completeness ledger: a stretch of one stream's time that a sync read in full,
+    written in the same transaction as the rows it brought."""
+
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="covered_windows", db_index=False
+    )
+    stream = models.CharField(max_length=40)
+    asked_from = models.DateTimeField()
+    asked_to = models.DateTimeField()
+    rows = models.PositiveIntegerField(help_text="Records the vendor answered for it.")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["source", "asked_to"], name="covered_source_to"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.source_id} {self.stream} {self.asked_from:%Y-%m-%d %H:%M}-{self.asked_to:%H:%M}"
+        )
+
+
+class EventRevision(models.Model):
+    """An earlier version of an event the vendor has since changed (edited, renamed)."""
+
+    event = models.ForeignKey(ActivityEvent, on_delete=models.CASCADE, related_name="revisions")
+    raw = models.TextField(help_text="The vendor's record as it was stored before.")
+    occurred_at = models.DateTimeField()
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-replaced_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} as before {self.replaced_at:%Y-%m-%d %H:%M}"
 
     @property
     def raw_record(self):

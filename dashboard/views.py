@@ -82,11 +82,19 @@ def activity(request):
 @viewer_required
 def activity_detail(request, pk: int):
     event = get_object_or_404(ActivityEvent.objects.select_related("source"), pk=pk)
+    revisions = [
+        {"replaced_at": revision.replaced_at, "raw": _pretty(revision.raw)}
+        for revision in event.revisions.all()
+    ]
+    context = {"event": event, "raw": _pretty(event.raw), "revisions": revisions}
+    return render(request, "dashboard/activity_detail.html", context)
+
+
+def _pretty(raw: str) -> str:
     try:
-        raw = json.dumps(json.loads(event.raw), indent=2, ensure_ascii=False)
+        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
     except ValueError:
-        raw = event.raw
-    return render(request, "dashboard/activity_detail.html", {"event": event, "raw": raw})
+        return raw
 
 
 @viewer_required

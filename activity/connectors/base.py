@@ -8,16 +8,19 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from activity.connectors.spec import VendorSpec
 from activity.models import Source
-from activity.sync.errors import RecordError, VendorDataError
+from activity.sync.errors import RecordError, SyncError, VendorAuthError, VendorDataError
 from activity.sync.http import VendorClient
-from activity.sync.records import NormalizedEvent, Page, Skipped
+from activity.sync.records import Covered, NormalizedEvent, Page, Skipped
 from activity.sync.values import iso_z, parse_vendor_time
 from activity.vocabulary import Category, Outcome, category_of
 
 MAX_EMPTY_PAGES_WITH_CURSOR = 5
+# A clock a little ahead is normal; a time further ahead than this is a wrong clock or a bug.
+FUTURE_SKEW = timedelta(minutes=5)
 
 
 class Connector:
@@ -46,6 +49,8 @@ class Connector:
         self.now = now or datetime.now(UTC)
         self.params: dict[str, Any] = dict(source.params)
         self.state: dict[str, Any] = copy.deepcopy(source.sync_state or {})
+        self.zone = self._zone()
+        self.flags: list[Skipped] = []
 
     # -- what each vendor provides -------------------------------------------------------
     def client(self) -> VendorClient:
@@ -76,6 +81,7 @@ class Connector:
         """The pages to commit, in order; each stream's state follows the pages handed out."""
         for page in self.pages(client):
             self.state[page.stream] = page.state
+            page.flags, self.flags = page.flags + self.flags, []
             yield page
 
     @property
@@ -112,20 +118,51 @@ class Connector:
             raise VendorDataError(f"param {name} must be a whole number, not {value!r}") from None
         return max(low, min(high, number))
 
+    def _zone(self) -> ZoneInfo:
+        name = self.params.get("time_zone") or "UTC"
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise VendorDataError(
+                f"param time_zone {name!r} is not an IANA time zone (e.g. America/Denver)"
+            ) from None
+
+    def parse_time(self, value: object, *, fold: int = 0) -> datetime:
+        """A vendor time; zone-less text is read in the source's ``time_zone``."""
+        return parse_vendor_time(value, self.zone, fold=fold)
+
     def stream_state(self, stream: str) -> dict[str, Any]:
         return dict(self.state.get(stream) or {})
 
     def high_water_mark(self, stream: str) -> datetime | None:
+        """The stream's mark, never past now plus the skew (a mark a future timestamp once
+        pushed ahead would hide every new event)."""
         value = self.stream_state(stream).get("hwm")
-        return parse_vendor_time(value) if value else None
+        return min(parse_vendor_time(value), self.latest_mark) if value else None
+
+    @property
+    def latest_mark(self) -> datetime:
+        return self.now + FUTURE_SKEW
 
     def next_high_water_mark(self, stream: str, reached: datetime | None) -> str | None:
-        """The mark after a run reached ``reached``: never backwards, and a run bounded by
-        ``--until`` leaves it alone (events after ``until`` were not fetched)."""
+        """The mark after a run reached ``reached``: never backwards, never past now plus
+        the skew, and a run bounded by ``--until`` leaves it alone (events after ``until``
+        were not fetched)."""
         current = self.high_water_mark(stream)
         if self.until is not None or reached is None:
             return iso_z(current) if current else None
+        reached = min(reached, self.latest_mark)
         return iso_z(max(current, reached) if current else reached)
+
+    def independent(self, stream: str, pages: Iterator[Page]) -> Iterator[Page]:
+        """The stream's pages; if it fails (other than on credentials), one page saying so
+        and the other streams of the source carry on. The engine fails the run after."""
+        try:
+            yield from pages
+        except VendorAuthError:
+            raise
+        except SyncError as error:
+            yield Page(stream=stream, state=self.stream_state(stream), failure=str(error))
 
     def start_time(self, stream: str) -> datetime:
         """Where a windowed API starts: --since, else the mark minus the overlap, else the
@@ -145,6 +182,8 @@ class Connector:
         return mark - self.source.overlap if mark else None
 
     def parse_all(self, records: list) -> tuple[list[NormalizedEvent], list[Skipped]]:
+        """The records' events and the records skipped; future times are flagged on
+        ``self.flags`` (kept, but see ``latest_mark``)."""
         events, skipped = [], []
         for record in records:
             if not isinstance(record, dict):
@@ -159,6 +198,15 @@ class Connector:
             event = replace(event, category=str(category), outcome=str(outcome))
             if self.until is None or event.occurred_at <= self.until:
                 events.append(event)
+            if event.occurred_at > self.latest_mark:
+                self.flags.append(
+                    Skipped(
+                        f"time {iso_z(event.occurred_at)} is in the future (the sync started "
+                        f"{iso_z(self.now)}): kept, but the mark stops at now plus "
+                        f"{FUTURE_SKEW.seconds // 60} minutes",
+                        record,
+                    )
+                )
         return events, skipped
 
     def walk_newest_first(
@@ -187,6 +235,9 @@ class Connector:
         seen_positions: set = set()
         empty_pages = 0
         previous: list = []
+        # The ledger's view: each page completes the time from its oldest event up to the
+        # previous page's (the first, up to now; a resumed walk's first, its newest).
+        upper: datetime | None = None if walk else self.now
         while True:
             records, next_position = fetch(position)
             if records and records == previous:
@@ -226,9 +277,22 @@ class Connector:
                         "top": top,
                         "floor": iso_z(floor_time) if floor_time else None,
                     }
-            yield Page(stream=stream, state=new_state, events=events, skipped=skipped)
+            times = [event.occurred_at for event in events]
+            # A walk that ends has read everything down to its floor (or the history's start).
+            ends_at_floor = done and floor_time is not None
+            lower = floor_time if ends_at_floor else min(times, default=upper)
+            top_of_page = upper or (max(times) if times else None)
+            covered = (
+                Covered(lower, top_of_page, len(records))
+                if lower is not None and top_of_page is not None and lower <= top_of_page
+                else None
+            )
+            yield Page(
+                stream=stream, state=new_state, events=events, skipped=skipped, covered=covered
+            )
             if done:
                 return
+            upper = lower if lower is not None else upper
             position = next_position
 
     def time_windows(
@@ -240,6 +304,7 @@ class Connector:
         largest: timedelta,
         align: bool,
         smallest: timedelta | None = None,
+        target: int | None = None,
     ) -> TimeWindows:
         """Closed windows from the stream's start time up to ``end`` (see TimeWindows)."""
         return TimeWindows(
@@ -249,19 +314,20 @@ class Connector:
             largest=largest,
             align=align,
             smallest=smallest,
+            target=target,
         )
 
 
 class TimeWindows:
     """Closed windows ``[start, stop]`` that touch, up to ``end``.
 
-    Each window is sized from the last one's density to hold about ``TARGET_EVENTS``, at
-    most twice as long as the last (a quiet stretch says little about what follows) and never
-    longer than ``largest``, so a quiet 90-day history takes few requests, a busy hour stays
-    small, and no answer grows past what ``largest`` at the busiest rate holds. Windows never
-    shrink below ``smallest`` by sizing (only ``retry_smaller`` goes further). With ``align``
-    every bound is a multiple of the initial size (UTC), so windows are the vendor's closed
-    buckets.
+    Each window is sized from the last one's density to hold about ``target`` events (by
+    default ``TARGET_EVENTS``), at most twice as long as the last (a quiet stretch says little
+    about what follows) and never longer than ``largest``, so a quiet 90-day history takes few
+    requests, a busy hour stays small, and no answer grows past what ``largest`` at the
+    busiest rate holds. Windows never shrink below ``smallest`` by sizing (only
+    ``retry_smaller`` goes further). With ``align`` every bound is a multiple of the initial
+    size (UTC), so windows are the vendor's closed buckets.
     """
 
     TARGET_EVENTS = 1000
@@ -275,7 +341,9 @@ class TimeWindows:
         largest: timedelta,
         align: bool,
         smallest: timedelta | None = None,
+        target: int | None = None,
     ):
+        self.target = target or self.TARGET_EVENTS
         self.align = align
         self.initial = size
         self.smallest = size if align or smallest is None else min(size, smallest)
@@ -320,7 +388,7 @@ class TimeWindows:
             return
         longest = min(length * 2, self.largest)
         if events:
-            size = max(self.smallest, min(longest, length * self.TARGET_EVENTS / events))
+            size = max(self.smallest, min(longest, length * self.target / events))
         else:
             size = longest
         if self.align:

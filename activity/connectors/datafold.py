@@ -7,19 +7,24 @@ The largest window the API accepts is undocumented: a window it refuses (422) or
 answer in time is asked for again, half as long, down to a minute. With no paging, the window
 length is what bounds an answer's size: windows are sized from the last one's density and
 never exceed six hours, so one answer holds at most six hours of the busiest rate seen.
+
+Two things are checked on every answer. A log outside the window asked for means the GET's
+body never reached Datafold (a proxy may drop it) and its default range answered: the sync
+stops without moving the mark. An answer that looks cut short (a round count whose times
+stop short of the window's edges: an undocumented cap) is asked again in two halves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from activity.connectors.base import Connector
 from activity.connectors.spec import VendorSpec
 from activity.sync.errors import VendorDataError, VendorRequestError, VendorTimeout
 from activity.sync.http import VendorClient
-from activity.sync.records import NormalizedEvent, Page
-from activity.sync.values import iso_z, parse_vendor_time, required_str
+from activity.sync.records import Covered, NormalizedEvent, Page
+from activity.sync.values import iso_z, required_str
 from activity.vocabulary import Category, Outcome, outcome_from_status
 
 SPEC = VendorSpec(
@@ -36,6 +41,10 @@ SPEC = VendorSpec(
 SETTLE_LAG = timedelta(minutes=2)
 LARGEST_WINDOW = timedelta(hours=6)
 SMALLEST_WINDOW = timedelta(minutes=1)
+SMALLEST_SPLIT = timedelta(seconds=1)
+# Timestamps may come without their fraction of a second.
+TIME_TOLERANCE = timedelta(seconds=1)
+ROUND_COUNT = 100
 
 
 # Datafold documents no action values (its schema shows `<string>`); these are the ones seen.
@@ -104,14 +113,42 @@ class DatafoldConnector(Connector):
             logs = body.get("logs") if isinstance(body, dict) else None
             if not isinstance(logs, list):
                 raise VendorDataError(f"{self.describe} answered without a list of logs")
-            windows.observe(len(logs))
             events, skipped = self.parse_all(logs)
+            self._check_inside(events, start, stop)
+            if looks_truncated(len(logs), [event.occurred_at for event in events], start, stop):
+                if not windows.retry_smaller(SMALLEST_SPLIT, refused=False):
+                    raise VendorDataError(
+                        f"{self.describe} answered exactly {len(logs)} logs for "
+                        f"{iso_z(start)} to {iso_z(stop)}, short of the window's edges: it "
+                        "seems to cap its answers, even for one second. Stopping without "
+                        "moving the mark."
+                    )
+                windows.target = min(windows.target, len(logs) // 2)
+                continue
+            windows.observe(len(logs))
             yield Page(
                 stream="logs",
                 state={"hwm": self.next_high_water_mark("logs", stop)},
                 events=events,
                 skipped=skipped,
                 progress=progress,
+                covered=Covered(start, stop, len(logs)),
+            )
+
+    def _check_inside(self, events: list[NormalizedEvent], start: datetime, stop: datetime):
+        outside = [
+            event
+            for event in events
+            if not start - TIME_TOLERANCE <= event.occurred_at <= stop + TIME_TOLERANCE
+        ]
+        if outside:
+            raise VendorDataError(
+                f"{self.describe} answered {len(outside)} log(s) outside the window asked for "
+                f"({iso_z(start)} to {iso_z(stop)}), e.g. one at "
+                f"{iso_z(outside[0].occurred_at)}: the GET's JSON body (start_date, end_date) "
+                "did not reach it, so it answered its default range. Something between here "
+                "and Datafold drops GET bodies (a proxy or gateway): reach Datafold directly "
+                "or have the body passed on. Stopping without moving the mark."
             )
 
     def parse(self, record: dict) -> NormalizedEvent:
@@ -120,7 +157,7 @@ class DatafoldConnector(Connector):
         )
         return NormalizedEvent(
             external_id=required_str(record, "event_uuid"),
-            occurred_at=parse_vendor_time(record.get("timestamp")),
+            occurred_at=self.parse_time(record.get("timestamp")),
             action=record.get("action") or record.get("request_type") or "request",
             actor_id=record.get("user_id"),
             actor_email=record.get("user_email"),
@@ -132,3 +169,12 @@ class DatafoldConnector(Connector):
             user_agent=record.get("user_agent"),
             raw=record,
         )
+
+
+def looks_truncated(count: int, times: list[datetime], start: datetime, stop: datetime) -> bool:
+    """A round count whose times stop short of an edge of the window (by more than twice
+    their mean spacing): what an answer cut at an undocumented cap looks like."""
+    if count < ROUND_COUNT or count % ROUND_COUNT or not times:
+        return False
+    gap = (stop - start) / count * 2
+    return min(times) - start > gap or stop - max(times) > gap

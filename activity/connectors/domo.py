@@ -1,10 +1,18 @@
 """Domo: the activity log (audit API).
 
-Records carry no id. Each one is keyed by a hash of all its fields (time normalized to epoch
-milliseconds) plus its rank among identical records in the same answer, so two genuinely
-identical events stay two, and fetching the same time again yields the same keys. Identical
-records share their time, so they always fall in the same closed, aligned bucket; a bucket's
-mark is committed only with its last page.
+Records carry no id. Each one is keyed by a hash of its stable fields (ids, time, action,
+address and device; never display names, which Domo changes when an object is renamed)
+plus its rank among records with the same hash in the same answer, so two genuinely
+identical events stay two, and fetching the same time again yields the same keys.
+
+The order inside an answer is undocumented, so nothing may depend on it: a window is read
+until an empty page (a short page proves nothing), and a window whose rows do not fit one
+page is split in two and read again, down to one second (read whole twice, and the two
+reads must agree). Ranks are then taken over a whole answer, in content order.
+
+Every row must fall inside the window asked for: the documents' zone-less ``time`` only
+agrees with their own sample if it is not UTC, so rows that fall outside by a constant offset
+stop the source (the mark stays) with the offset seen and the ``time_zone`` to set.
 """
 
 from __future__ import annotations
@@ -13,10 +21,10 @@ import base64
 import hashlib
 import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -37,8 +45,8 @@ from activity.sync.http import (
     json_or_none,
     retry_after_seconds,
 )
-from activity.sync.records import NormalizedEvent, Page
-from activity.sync.values import epoch_ms, parse_vendor_time
+from activity.sync.records import Covered, NormalizedEvent, Page, Skipped
+from activity.sync.values import epoch_ms, is_zoneless, iso_z, zone_offset_advice
 from activity.vocabulary import Category, Outcome
 
 SPEC = VendorSpec(
@@ -54,8 +62,22 @@ PAGE_LIMIT = 1000  # the API's maximum
 BUCKET = timedelta(hours=1)
 LARGEST_BUCKET = timedelta(days=7)
 SETTLE_LAG = timedelta(minutes=15)
+SMALLEST_SPLIT = timedelta(seconds=1)  # Domo's times are whole seconds
 MAX_OFFSET = 10_000_000
 TOKEN_QUERY = {"grant_type": "client_credentials", "scope": "audit"}
+# What identifies a Domo event; names and texts are left out, they change on a rename.
+KEY_FIELDS = (
+    "time",
+    "userId",
+    "userType",
+    "actorId",
+    "actionType",
+    "objectType",
+    "objectId",
+    "ipAddress",
+    "device",
+    "browserDetails",
+)
 
 
 class DomoToken(httpx.Auth):
@@ -174,6 +196,10 @@ class DomoConnector(Connector):
             return Outcome.SUCCESS  # Domo writes it once the sign-in succeeded
         return Outcome.UNKNOWN
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._hours_read: dict[datetime, set[str]] = {}  # for times that read two ways
+
     def client(self) -> VendorClient:
         secrets = self.source.secrets
         return self.vendor_client(
@@ -189,58 +215,205 @@ class DomoConnector(Connector):
     def pages(self, client: VendorClient) -> Iterator[Page]:
         end = self.until or self.now - SETTLE_LAG
         windows = self.time_windows(
-            "audit", end=end, size=BUCKET, largest=LARGEST_BUCKET, align=True
+            "audit",
+            end=end,
+            size=BUCKET,
+            largest=LARGEST_BUCKET,
+            align=True,
+            target=PAGE_LIMIT // 2,  # so that most windows fit one page
         )
         for start, stop, progress in windows:
-            ranks: Counter[str] = Counter()
-            offset, previous = 0, None
-            while True:
-                rows = client.request(
-                    "GET",
-                    "/v1/audit",
-                    params={
-                        "start": epoch_ms(start),
-                        "end": epoch_ms(stop),
-                        "limit": PAGE_LIMIT,
-                        "offset": offset,
-                    },
-                )
-                if isinstance(rows, dict) and "time" in rows:
-                    rows = [rows]  # the documents' sample answer: one bare record
-                if not isinstance(rows, list):
-                    problem = error_message(rows) or "no list of records"
-                    raise VendorDataError(f"{self.describe} answered with {problem}")
-                if (rows and rows == previous) or offset > MAX_OFFSET:
+            events: dict[str, NormalizedEvent] = {}
+            skipped: list[Skipped] = []
+            for rows, low, high in self._answers(client, start, stop):
+                answer, answer_skipped = self.parse_all(rows)
+                inside, outside = self._inside(client, answer, low, high)
+                if outside:
                     raise VendorDataError(
-                        f"{self.describe} kept answering the same page: stopping instead of looping"
+                        self._outside_message(*self._narrowed(client, outside, low, high))
                     )
-                events, skipped = self.parse_all(rows)
-                events = [_ranked(event, ranks) for event in events]
-                last = len(rows) < PAGE_LIMIT
+                skipped += answer_skipped
+                for event in ranked(inside):
+                    events.setdefault(event.external_id, event)
+            windows.observe(len(events) + len(skipped))
+            ordered = list(events.values())
+            chunks = [ordered[i : i + PAGE_LIMIT] for i in range(0, len(ordered), PAGE_LIMIT)]
+            # The bucket's mark is committed with its last page only.
+            for number, chunk in enumerate(chunks or [[]], start=1):
+                last = number >= len(chunks)
                 hwm = self.next_high_water_mark("audit", stop) if last else None
                 yield Page(
                     stream="audit",
                     state={"hwm": hwm or self.stream_state("audit").get("hwm")},
-                    events=events,
-                    skipped=skipped,
+                    events=chunk,
+                    skipped=skipped if last else [],
                     progress=progress,
+                    covered=Covered(start, stop, len(events) + len(skipped)) if last else None,
                 )
-                if last:
-                    windows.observe(offset + len(rows))
+
+    def _answers(
+        self, client: VendorClient, start: datetime, stop: datetime
+    ) -> Iterator[tuple[list, datetime, datetime]]:
+        """Every row of ``[start, stop]``, as answers that each hold one window's rows in
+        full, whatever order the server gives between pages."""
+        first = self._fetch(client, start, stop, 0)
+        if not first:
+            return
+        more = self._fetch(client, start, stop, len(first))
+        if more == first:
+            raise VendorDataError(
+                f"{self.describe} kept answering the same page (is it ignoring the offset?): "
+                "stopping instead of looping"
+            )
+        if not more:
+            yield first, start, stop
+            return
+        if stop - start > SMALLEST_SPLIT:
+            middle = _whole_ms(start + (stop - start) / 2)
+            yield from self._answers(client, start, middle)
+            yield from self._answers(client, middle, stop)
+            return
+        # More than a page within one second: read it whole twice, and compare.
+        rows = self._read_to_end(client, start, stop, first + more)
+        again = self._read_to_end(client, start, stop, [])
+        if Counter(map(_canonical, rows)) != Counter(map(_canonical, again)):
+            raise VendorDataError(
+                f"{self.describe} gave two different answers for the {len(rows)} rows of "
+                f"{iso_z(start)} to {iso_z(stop)} (its order shifts between pages): stopping "
+                "without moving the mark; the next sync reads it again"
+            )
+        yield rows, start, stop
+
+    def _read_to_end(
+        self, client: VendorClient, start: datetime, stop: datetime, rows: list
+    ) -> list:
+        """Page on from ``rows`` until an empty page."""
+        rows, previous = list(rows), None
+        while page := self._fetch(client, start, stop, len(rows)):
+            if page == previous:
+                raise VendorDataError(
+                    f"{self.describe} kept answering the same page: stopping instead of looping"
+                )
+            rows, previous = rows + page, page
+        return rows
+
+    def _fetch(self, client: VendorClient, start: datetime, stop: datetime, offset: int) -> list:
+        if offset > MAX_OFFSET:
+            raise VendorDataError(
+                f"{self.describe} kept answering pages past row {MAX_OFFSET:,}: stopping "
+                "instead of looping"
+            )
+        rows = client.request(
+            "GET",
+            "/v1/audit",
+            params={
+                "start": epoch_ms(start),
+                "end": epoch_ms(stop),
+                "limit": PAGE_LIMIT,
+                "offset": offset,
+            },
+        )
+        if isinstance(rows, dict) and "time" in rows:
+            rows = [rows]  # the documents' sample answer: one bare record
+        if not isinstance(rows, list):
+            problem = error_message(rows) or "no list of records"
+            raise VendorDataError(f"{self.describe} answered with {problem}")
+        return rows
+
+    def _inside(
+        self, client: VendorClient, events: list[NormalizedEvent], start: datetime, stop: datetime
+    ) -> tuple[list[NormalizedEvent], list[NormalizedEvent]]:
+        """The events inside the window asked for, and those outside it."""
+        inside, outside = [], []
+        for event in events:
+            if is_zoneless(event.raw.get("time")):
+                event = self._unfolded(client, event, start, stop)
+            (inside if start <= event.occurred_at <= stop else outside).append(event)
+        return inside, outside
+
+    def _unfolded(
+        self, client: VendorClient, event: NormalizedEvent, start: datetime, stop: datetime
+    ) -> NormalizedEvent:
+        """A zone-less time in the hour that repeats when daylight saving ends reads two
+        ways; the window tells them apart, else the first reading's hour is asked whether
+        it holds the record."""
+        later = self.parse_time(event.raw["time"], fold=1)
+        if later == event.occurred_at:
+            return event
+        first_fits = start <= event.occurred_at <= stop
+        if first_fits != (start <= later <= stop):
+            return event if first_fits else replace(event, occurred_at=later)
+        hour = _hour_of(event.occurred_at)
+        if hour not in self._hours_read:
+            self._hours_read[hour] = {
+                _canonical(row)
+                for rows, _, _ in self._answers(client, hour, hour + BUCKET)
+                for row in rows
+            }
+        if _canonical(event.raw) in self._hours_read[hour]:
+            return event
+        return replace(event, occurred_at=later)
+
+    def _narrowed(
+        self, client: VendorClient, outside: list, start: datetime, stop: datetime
+    ) -> tuple[list[NormalizedEvent], datetime, datetime]:
+        """Records outside a long window, found again in a one-bucket window (halving it),
+        so that the offset they show is known to within the hour."""
+        while stop - start > BUCKET:
+            middle = start + (stop - start) // BUCKET // 2 * BUCKET
+            if middle <= start:
+                break
+            for low, high in ((start, middle), (middle, stop)):
+                found = [
+                    (missed, a, b)
+                    for rows, a, b in self._answers(client, low, high)
+                    if (missed := self._inside(client, self.parse_all(rows)[0], a, b)[1])
+                ]
+                if found:
+                    outside, start, stop = found[0]
                     break
-                offset += len(rows)
-                previous = rows
+            else:
+                break
+        return outside, start, stop
+
+    def _outside_message(
+        self, outside: list[NormalizedEvent], start: datetime, stop: datetime
+    ) -> str:
+        seen = (
+            f"{self.describe} answered {len(outside)} record(s) outside the window asked for "
+            f"({iso_z(start)} to {iso_z(stop)}), e.g. time {outside[0].raw.get('time')!r} "
+            f"read as {iso_z(outside[0].occurred_at)}"
+        )
+        stop_note = "Stopping without moving the mark."
+        # The shifts that would bring every such record inside the window.
+        low = max(start - event.occurred_at for event in outside)
+        high = min(stop - event.occurred_at for event in outside)
+        if low > high or not all(is_zoneless(event.raw.get("time")) for event in outside):
+            return (
+                f"{seen}: Domo seems to ignore the start and end asked for. {stop_note} "
+                "Check the source's base URL and any proxy in between."
+            )
+        advice, zones = zone_offset_advice(low, high, self.zone, outside[0].occurred_at)
+        zone = zones[0] if zones else "<IANA zone>"
+        return (
+            f"{seen}: a constant offset, so its zone-less times are not in "
+            f"{self.zone.key}. {advice} Set it with: manage.py add_source domo "
+            f"{self.source.name} --update --param time_zone={zone}, then re-read what "
+            f"was stored with: manage.py sync_activity {self.source.name} --since <the first "
+            f"day stored>. {stop_note}"
+        )
 
     def parse(self, record: dict) -> NormalizedEvent:
-        occurred_at = parse_vendor_time(record.get("time"))
-        canonical = {**record, "time": epoch_ms(occurred_at)}
-        digest = hashlib.sha256(
-            json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode(
-                "utf-8", "surrogatepass"
-            )
-        ).hexdigest()
+        occurred_at = self.parse_time(record.get("time"))
+        stable = {name: record.get(name) for name in KEY_FIELDS}
+        # Zone-less text keys on its wall clock, so that setting time_zone keeps the keys.
+        stable["time"] = (
+            record["time"].strip() if is_zoneless(record.get("time")) else epoch_ms(occurred_at)
+        )
+        if not record.get("actionType"):
+            stable["eventText"] = record.get("eventText")
         return NormalizedEvent(
-            external_id=digest,
+            external_id=_digest(stable),
             occurred_at=occurred_at,
             action=record.get("actionType") or record.get("eventText") or "event",
             actor_id=record.get("userId"),
@@ -255,7 +428,31 @@ class DomoConnector(Connector):
         )
 
 
-def _ranked(event: NormalizedEvent, ranks: Counter[str]) -> NormalizedEvent:
-    rank = ranks[event.external_id]
-    ranks[event.external_id] += 1
-    return replace(event, external_id=f"{event.external_id}#{rank}")
+def ranked(events: list[NormalizedEvent]) -> list[NormalizedEvent]:
+    """Keys made unique within one answer: ``hash#rank``, rank taken in content order so
+    that the server's order does not matter."""
+    groups: defaultdict[str, list[NormalizedEvent]] = defaultdict(list)
+    for event in events:
+        groups[event.external_id].append(event)
+    result = []
+    for key, group in groups.items():
+        if len(group) > 1:
+            group.sort(key=lambda event: _canonical(event.raw))
+        result += [replace(event, external_id=f"{key}#{n}") for n, event in enumerate(group)]
+    return result
+
+
+def _canonical(record: object) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _digest(fields: dict) -> str:
+    return hashlib.sha256(_canonical(fields).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _whole_ms(moment: datetime) -> datetime:
+    return moment - timedelta(microseconds=moment.microsecond % 1000)

@@ -1,5 +1,9 @@
 """Lightdash: download activity (events) and user activity (snapshots of aggregates).
 
+The two streams fail and recover independently: user activity is a heavy live aggregate,
+asked with a longer time limit of its own, and its failure must not keep downloads from
+syncing (nor the other way round).
+
 Downloads are paged in offset mode, never by ``nextCursor``: the cursor keeps milliseconds
 while rows keep microseconds, so rows tied within a millisecond at a page boundary would be
 skipped. Offsets only shift rows down as new downloads arrive (newest first), which gives
@@ -12,13 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import httpx
+
 from activity.connectors.base import Connector
 from activity.connectors.spec import VendorSpec
 from activity.models import UserActivitySnapshot
-from activity.sync.errors import VendorDataError, VendorRequestError
+from activity.sync.errors import VendorDataError, VendorRequestError, VendorTimeout
 from activity.sync.http import VendorClient, error_message
 from activity.sync.records import DownloadFacts, NormalizedEvent, Page
-from activity.sync.values import iso_z, parse_vendor_time, required_str
+from activity.sync.values import iso_z, required_str
 from activity.vocabulary import Category
 
 SPEC = VendorSpec(
@@ -35,6 +41,8 @@ SPEC = VendorSpec(
 )
 MAX_PAGE_SIZE = 2500  # LIGHTDASH_QUERY_MAX_PAGE_SIZE's default; above it the API answers 422
 SNAPSHOT_EVERY = timedelta(hours=1)
+SNAPSHOT_TIMEOUT_FACTOR = 5  # user activity may take this many times the usual time limit
+DOWNLOADS_ROUTE_ADDED = "May 2026"
 EMPTY_PAGE_ATTEMPTS = 4
 
 
@@ -58,7 +66,10 @@ class LightdashConnector(Connector):
         return self.vendor_client(headers={"Authorization": f"{scheme} {token}"})
 
     def pages(self, client: VendorClient) -> Iterator[Page]:
-        yield from self._user_activity(client)
+        yield from self.independent("user_activity", self._user_activity(client))
+        yield from self.independent("downloads", self._downloads(client))
+
+    def _downloads(self, client: VendorClient) -> Iterator[Page]:
         page_size = self.int_param("page_size", 1000, low=1, high=MAX_PAGE_SIZE)
 
         def fetch(offset: int | None) -> tuple[list, int | None]:
@@ -89,6 +100,15 @@ class LightdashConnector(Connector):
                     )
                     break
                 except VendorRequestError as problem:
+                    if problem.status == 404 and problem.name != "NotExistsError":
+                        raise VendorRequestError(
+                            f"{self.describe} has no download-activity route (HTTP 404, "
+                            f"{problem.name or 'no such route'}): Lightdash added it in "
+                            f"{DOWNLOADS_ROUTE_ADDED}, so this instance is older. Upgrade it "
+                            "to sync downloads; user activity syncs meanwhile.",
+                            404,
+                            problem.name,
+                        ) from None
                     if problem.name != "PaginationError" or page_size == 1:
                         raise
                     page_size //= 2
@@ -118,7 +138,21 @@ class LightdashConnector(Connector):
         latest = self.latest_snapshot
         if latest and self.now - latest < SNAPSHOT_EVERY:
             return
-        document = _results(client.request("GET", self.base_path), self.describe)
+        limit = client.policy.timeout * SNAPSHOT_TIMEOUT_FACTOR
+        try:
+            body = client.request(
+                "GET",
+                self.base_path,
+                timeout=httpx.Timeout(limit, connect=min(10.0, limit)),
+                retry_timeouts=False,
+            )
+        except VendorTimeout:
+            raise VendorTimeout(
+                f"{self.describe} did not compute user activity within {limit:.0f}s (a live "
+                "aggregate over the whole project); downloads sync on their own, and the "
+                "next sync asks again"
+            ) from None
+        document = _results(body, self.describe)
         yield Page(stream="user_activity", state={"taken_at": iso_z(self.now)}, snapshot=document)
 
     def parse(self, record: dict) -> NormalizedEvent:
@@ -128,7 +162,7 @@ class LightdashConnector(Connector):
         context = record.get("originalQueryContext") or ""
         return NormalizedEvent(
             external_id=required_str(record, "downloadUuid"),
-            occurred_at=parse_vendor_time(record.get("downloadedAt")),
+            occurred_at=self.parse_time(record.get("downloadedAt")),
             action="download",
             actor_id=record.get("userUuid"),
             actor_name=name,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Parameters every vendor takes. time_zone: the IANA zone of the vendor's zone-less times.
+COMMON_PARAMS = ("time_zone",)
+
 
 @dataclass(frozen=True)
 class VendorSpec:
@@ -17,7 +20,7 @@ class VendorSpec:
 
     @property
     def params(self) -> tuple[str, ...]:
-        return self.required_params + self.optional_params
+        return self.required_params + self.optional_params + COMMON_PARAMS
 
     @property
     def secrets(self) -> tuple[str, ...]:

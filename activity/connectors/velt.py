@@ -2,7 +2,8 @@
 
 There is no time filter: we page newest first until past the mark minus the overlap. Page
 tokens are not kept between runs, so an interrupted walk starts again from the top; a
-missing, null or empty token ends the walk.
+missing, null or empty token ends the walk, and so does an empty page after a short one
+(Velt's last page may still carry a token, to an empty page that carries one again).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from activity.sync.errors import (
 )
 from activity.sync.http import VendorClient
 from activity.sync.records import NormalizedEvent, Page
-from activity.sync.values import parse_vendor_time, required_str
+from activity.sync.values import required_str
 from activity.vocabulary import Category
 
 SPEC = VendorSpec(
@@ -39,6 +40,7 @@ SPEC = VendorSpec(
 AUTH_STATUSES = {"PERMISSION_DENIED", "UNAUTHENTICATED"}
 TRANSIENT_STATUSES = {"RESOURCE_EXHAUSTED", "UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL"}
 PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
+CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 REDACTED = "[redacted]"
 
 
@@ -121,7 +123,10 @@ class VeltConnector(Connector):
         if self.params.get("document_id"):
             query["documentId"] = self.params["document_id"]
 
+        after_short_page = False
+
         def fetch(token: str | None) -> tuple[list, str | None]:
+            nonlocal after_short_page
             body = client.request(
                 "POST",
                 "/v2/activities/get",
@@ -131,46 +136,71 @@ class VeltConnector(Connector):
             rows = result.get("data") if isinstance(result, dict) else None
             if not isinstance(rows, list | None) or not isinstance(result, dict):
                 raise VendorDataError(f"{self.describe} answered without a result list")
+            rows = rows or []
+            if not rows and after_short_page:
+                return rows, None  # the end of the feed, whatever token came with it
+            after_short_page = 0 < len(rows) < query["pageSize"]
             # A missing, null or empty token ends the walk.
-            return rows or [], result.get("pageToken") or None
+            return rows, result.get("pageToken") or None
 
         yield from self.walk_newest_first("activities", fetch, resumable=False)
 
     def parse(self, record: dict) -> NormalizedEvent:
+        record = _without_api_key(record)
         user = record.get("actionUser") if isinstance(record.get("actionUser"), dict) else {}
         metadata = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
         return NormalizedEvent(
             external_id=required_str(record, "id"),
-            occurred_at=parse_vendor_time(record.get("timestamp")),
+            occurred_at=self.parse_time(record.get("timestamp")),
             action=record.get("actionType") or "activity",
             actor_id=user.get("userId"),
             actor_name=user.get("name"),
             actor_email=user.get("email"),
             object_type=record.get("featureType"),
             object_id=record.get("targetEntityId"),
-            object_name=metadata.get("documentId"),
+            # The customer's own document id reads better than Velt's internal one.
+            object_name=metadata.get("clientDocumentId") or metadata.get("documentId"),
             summary=render_message(
-                record.get("displayMessageTemplate"), record.get("displayMessageTemplateData")
+                record.get("displayMessageTemplate"),
+                record.get("displayMessageTemplateData"),
+                record,
             ),
-            raw=_without_api_key(record),
+            raw=record,
         )
 
 
-def render_message(template: object, data: object) -> str:
-    """Fill ``{{user}}``-style placeholders as Velt's client SDK would; unknown ones stay."""
+def render_message(template: object, data: object, record: object = None) -> str:
+    """Fill ``{{user}}``-style placeholders as Velt's client SDK would, from the template's
+    data, else from the record itself (``{{actionUser.name}}``); one that neither holds
+    reads as its name in words, never as raw braces."""
     if not isinstance(template, str):
         return ""
-    values = data if isinstance(data, dict) else {}
+    sources = [value for value in (data, record) if isinstance(value, dict)]
+
+    def lookup(values: Any, path: str) -> Any:
+        for part in path.split("."):
+            values = values.get(part) if isinstance(values, dict) else None
+        if isinstance(values, dict):
+            values = values.get("name") or values.get("email") or values.get("userId")
+        return values
 
     def fill(match: re.Match) -> str:
-        value: Any = values
-        for part in match.group(1).split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if isinstance(value, dict):
-            value = value.get("name") or value.get("email") or value.get("userId")
-        return match.group(0) if value is None else str(value)
+        path = match.group(1)
+        parent = path.rpartition(".")[0]
+        for values in sources:
+            # A person without the field asked for still has an email or an id.
+            for candidate in (path, parent) if parent else (path,):
+                value = lookup(values, candidate)
+                if value is not None and not isinstance(value, list | dict):
+                    return str(value)
+        return _in_words(path)
 
     return PLACEHOLDER.sub(fill, template)
+
+
+def _in_words(path: str) -> str:
+    """``invoice.number`` -> ``invoice number``, ``actionUser.name`` -> ``action user name``."""
+    return " ".join(CAMEL.sub(" ", part).lower() for part in path.split(".") if part)
 
 
 def _without_api_key(record: dict) -> dict:

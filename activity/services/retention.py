@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from activity.models import ActivityEvent, Download, Source
+from activity.models import ActivityEvent, Download, EventRevision, Source
 from activity.rollups import download_rollups_add, rollups_add
 
 BATCH_SIZE = 5000
@@ -20,7 +20,8 @@ def events_purge(
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Delete events (and their download rows) that occurred before ``before``; return how many.
+    """Delete events (with their download rows and earlier versions) that occurred before
+    ``before``; return how many.
 
     Each batch is its own short transaction; an interrupted purge simply resumes.
     """
@@ -57,6 +58,7 @@ def events_purge(
                 sign=-1,
             )
             doomed_downloads._raw_delete(Download.objects.db)
+            EventRevision.objects.filter(event_id__in=ids)._raw_delete(EventRevision.objects.db)
             deleted = ActivityEvent.objects.filter(id__in=ids)._raw_delete(ActivityEvent.objects.db)
         total += deleted
         if on_batch:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -49,6 +50,20 @@ def validate_keys(
         missing = [] if partial else [key for key in required if key not in given]
         if missing:
             raise SourceConfigError(f"missing {kind} {', '.join(missing)} for {vendor}")
+    if "time_zone" in params:
+        validate_time_zone(params["time_zone"])
+
+
+def validate_time_zone(name: str) -> str:
+    """An IANA zone name (``America/Denver``), so that daylight saving is applied."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SourceConfigError(
+            f"param time_zone: unknown time zone {name!r}: give an IANA name such as "
+            "America/Denver, Europe/Berlin or UTC"
+        ) from None
+    return name
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from activity.simulator.data import (
     AGENTS,
@@ -131,6 +132,42 @@ def velt(feed: Feed, ident: int, time_us: int, pick: int, api_key: str) -> dict:
             "organizationId": ORGANIZATION_ID,
         },
         "timestamp": time_us // 1000,
+    }
+
+
+def with_zone_less_times_in(record: dict, zone: str) -> dict:
+    """A Domo record whose zone-less AM/PM time is written in ``zone``, not UTC."""
+    time = record.get("time")
+    if not isinstance(time, str) or not time.endswith(("AM", "PM")):
+        return record
+    moment = datetime.strptime(time, "%Y-%m-%d %I:%M:%S %p").replace(tzinfo=UTC)
+    local = moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %I:%M:%S %p")
+    return {**record, "time": local}
+
+
+def with_odd_timestamp(record: dict, key: int) -> dict:
+    """Every tenth Datafold log with a time a lenient parser misreads: a zone name it does
+    not know, or an AM/PM marker in a format that has no place for one."""
+    if key % 10:
+        return record
+    moment = datetime.fromisoformat(record["timestamp"].replace(" ", "T"))
+    odd = (
+        moment.strftime("%a, %d %b %Y %H:%M:%S CEST")
+        if key % 20
+        else moment.strftime("%d %b %Y %I:%M:%S %p")
+    )
+    return {**record, "timestamp": odd}
+
+
+def with_sdk_templates(record: dict) -> dict:
+    """A Velt record as its SDK writes them: the customer's own document id beside Velt's,
+    and a template that reads the record's own fields."""
+    metadata = record["metadata"]
+    return {
+        **record,
+        "metadata": {**metadata, "clientDocumentId": f"client-{metadata['documentId']}"},
+        "displayMessageTemplate": "{{actionUser.name}} did {{actionType}} in {{documentName}}",
+        "displayMessageTemplateData": {},
     }
 
 

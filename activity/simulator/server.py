@@ -16,7 +16,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from activity.simulator.data import Feed, digest, person, stable_uuid
 from activity.simulator.hostile import is_hostile, make_hostile, make_user_activity_hostile
-from activity.simulator.records import ORGANIZATION_ID, build
+from activity.simulator.records import (
+    ORGANIZATION_ID,
+    build,
+    with_odd_timestamp,
+    with_sdk_templates,
+    with_zone_less_times_in,
+)
 from activity.simulator.vendors import HANDLERS, Answer, Call, sign, unsign, velt_error
 
 VENDORS = ("lightdash", "datafold", "domo", "velt")
@@ -75,6 +81,7 @@ class VendorSimulator:
         }
         self.lightdash_service_token = f"ldsvc_sim{seed}"
         self.domo_tokens: dict[str, float] = {}
+        self.edits: dict[tuple[str, int], dict] = {}
         self._velt_key = secrets.token_bytes(16)
         self._velt_endings = 0
         self._faults: dict[str, deque] = {vendor: deque() for vendor in VENDORS}
@@ -121,9 +128,23 @@ class VendorSimulator:
 
     def record(self, vendor: str, key: int) -> dict:
         record = build(self.feeds[vendor], key, self.secrets["velt"]["api_key"])
+        zone = getattr(self, "domo_time_zone", None)
+        if vendor == "domo" and zone:
+            record = with_zone_less_times_in(record, zone)
+        if vendor == "velt" and getattr(self, "velt_sdk_templates", False):
+            record = with_sdk_templates(record)
+        if vendor == "datafold" and getattr(self, "datafold_odd_timestamps", False):
+            record = with_odd_timestamp(record, key)
+        if (vendor, key) in self.edits:
+            record = {**record, **self.edits[vendor, key]}
         if self.hostile and is_hostile(key):
             return make_hostile(vendor, record, key)
         return record
+
+    def edit(self, vendor: str, key: int, **changes: Any) -> None:
+        """The vendor's customer changes a record (Velt lets them; Domo renames objects)."""
+        with self._lock:
+            self.edits[vendor, key] = {**self.edits.get((vendor, key), {}), **changes}
 
     def truth(self, vendor: str) -> list[dict]:
         """Every record the vendor serves now, oldest first."""

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,17 @@ VELT_TOKEN_LIFETIME = 600.0
 #   datafold_max_window: a timedelta; longer windows answer 422 (the real maximum is unknown);
 #   domo_token_methods: the methods the token endpoint accepts (default GET and POST);
 #   domo_bare_single: answer a one-record page as the bare object the documents show.
+# And the vendors' other possible behaviours, which the connectors check for at run time:
+#   lightdash_user_activity_seconds: user activity takes this long to compute;
+#   lightdash_without_downloads: an instance older than the download-activity route (404);
+#   datafold_ignore_body: the GET's JSON body is lost (a proxy), the default range applies;
+#   datafold_answer_cap: an answer holds at most this many logs (the oldest), silently;
+#   datafold_odd_timestamps: some times carry a zone name or AM/PM a lenient parser drops;
+#   domo_time_zone: zone-less times are written in this IANA zone, not UTC;
+#   domo_shuffle: each answer comes in another order (the order is undocumented);
+#   domo_page_cap: pages hold at most this many rows, whatever the limit asked;
+#   velt_token_on_last_page: the last page still carries a token, to an empty page;
+#   velt_sdk_templates: records carry clientDocumentId and {{actionUser.name}} templates.
 
 
 @dataclass
@@ -82,6 +94,8 @@ def lightdash(sim: VendorSimulator, call: Call) -> Answer:
     project, _, rest = call.path[len(prefix) :].partition("/")
     if rest not in ("", "download-activity"):
         return lightdash_error(404, "NotFoundError", "Route not found")
+    if rest == "download-activity" and getattr(sim, "lightdash_without_downloads", False):
+        return lightdash_error(404, "NotFoundError", f"Cannot GET {call.path}")
     if rest == "download-activity":
         most = getattr(sim, "lightdash_max_page_size", LIGHTDASH_MAX_PAGE_SIZE)
         size_error = _lightdash_page_size(call.query, most)
@@ -90,6 +104,7 @@ def lightdash(sim: VendorSimulator, call: Call) -> Answer:
     if project != sim.params["lightdash"]["project_uuid"]:
         return lightdash_error(404, "NotExistsError", "Project not found")
     if rest == "":
+        time.sleep(getattr(sim, "lightdash_user_activity_seconds", 0))
         return Answer(200, {"status": "ok", "results": sim.user_activity()})
     return _lightdash_downloads(sim, call, size_error)
 
@@ -180,6 +195,8 @@ def datafold(sim: VendorSimulator, call: Call) -> Answer:
         body = call.json()
     except ValueError:
         return _validation("body", "Input should be a valid JSON object", "json_invalid")
+    if getattr(sim, "datafold_ignore_body", False):
+        body = None
     body = body or {}
     if not isinstance(body, dict):
         return _validation("body", "Input should be a valid dictionary", "dict_type")
@@ -200,6 +217,7 @@ def datafold(sim: VendorSimulator, call: Call) -> Answer:
         return _validation("end_date", f"the range may span at most {most}", "value_error")
     feed = sim.feeds["datafold"]
     keys = feed.keys_between(_us(bounds["start_date"]), _us(bounds["end_date"]))
+    keys = keys[: getattr(sim, "datafold_answer_cap", None)]
     return Answer(200, {"logs": [sim.record("datafold", key) for key in keys]})
 
 
@@ -239,6 +257,9 @@ def domo(sim: VendorSimulator, call: Call) -> Answer:
     if limit > DOMO_MAX_LIMIT or limit < 1 or offset < 0:
         return _domo_bad_request(call.path, f"limit must be between 1 and {DOMO_MAX_LIMIT}")
     keys = sim.feeds["domo"].keys_between(start * 1000, end * 1000)[::-1]  # newest first
+    if getattr(sim, "domo_shuffle", False):
+        random.Random(secrets.randbits(64)).shuffle(keys)
+    limit = min(limit, getattr(sim, "domo_page_cap", limit))
     rows = [sim.record("domo", key) for key in keys[offset : offset + limit]]
     if len(rows) == 1 and getattr(sim, "domo_bare_single", False):
         return Answer(200, rows[0])
@@ -360,6 +381,8 @@ def velt(sim: VendorSimulator, call: Call) -> Answer:
                 if len(rows) == size:
                     break
     token: str | None = sim.velt_token(scanned, order) if scanned < total else None
+    if getattr(sim, "velt_token_on_last_page", False):
+        token = sim.velt_token(scanned, order)  # even the last page, and the empty one after
     if call.fault == "duplicates" and position > 0:
         rows = [sim.record("velt", feed.newest_first(position - 1, 1)[0]), *rows]
     if call.fault == "empty_page_with_cursor":

@@ -15,12 +15,12 @@ from django.utils import timezone
 from activity.connectors import CONNECTORS
 from activity.connectors.base import Connector
 from activity.crypto import SecretsUnreadable
-from activity.models import Source, SyncRun
+from activity.models import CoveredWindow, Source, SyncRun
 from activity.sync.errors import SyncError
 from activity.sync.lease import lease_acquire, lease_heartbeat, lease_holder_name, lease_release
 from activity.sync.prefetch import Prefetch
 from activity.sync.records import Page
-from activity.sync.store import events_upsert, snapshot_save
+from activity.sync.store import events_save, snapshot_save
 
 logger = logging.getLogger(__name__)
 MAX_SKIPPED_SAMPLES = 20
@@ -97,8 +97,11 @@ def _attempt(
         source.refresh_from_db()
         connector = CONNECTORS[source.vendor](source, since=since, until=until, now=now)
         _run_pages(source, run, connector, holder=holder, on_page=on_page)
+        if run.failed_streams:
+            return SyncRun.Status.FAILED, _redact(run.error, source)
     except SyncError as error:
-        return SyncRun.Status.FAILED, _redact(str(error), source)
+        error_text = f"{run.error}\n{error}" if run.error else str(error)
+        return SyncRun.Status.FAILED, _redact(error_text, source)
     except SecretsUnreadable as error:
         return SyncRun.Status.FAILED, str(error)
     except Exception as error:
@@ -134,12 +137,24 @@ def _commit_page(source: Source, run: SyncRun, page: Page, *, holder: str) -> No
     On PostgreSQL the commit does not wait for its WAL flush: a database crash can lose the
     last pages committed, but always with their cursor, so the next sync fetches them again
     from the vendor (nothing lost, nothing twice), and every page saves a disk flush."""
+    if page.failure:
+        _stream_failed(run, page)
+        lease_heartbeat(source, holder)
+        return
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    new = events_upsert(source=source, events=page.events)
+    new, changed = events_save(source=source, events=page.events)
     if page.snapshot is not None:
         snapshot_save(source=source, document=page.snapshot)
+    if page.covered is not None:
+        CoveredWindow.objects.create(
+            source=source,
+            stream=page.stream,
+            asked_from=page.covered.start,
+            asked_to=page.covered.stop,
+            rows=page.covered.rows,
+        )
     # Re-read under a row lock so a concurrent edit of another stream's state is kept.
     state = (
         Source.objects.select_for_update().values_list("sync_state", flat=True).get(pk=source.pk)
@@ -150,20 +165,38 @@ def _commit_page(source: Source, run: SyncRun, page: Page, *, holder: str) -> No
     run.pages += 1
     run.events_seen += len(page.events)
     run.events_new += new
+    run.events_changed += changed
     run.records_skipped += len(page.skipped)
-    room = MAX_SKIPPED_SAMPLES - len(run.skipped_samples)
-    run.skipped_samples.extend(
-        {"reason": skipped.reason, "record": _redact(_sample(skipped.record), source)}
-        for skipped in page.skipped[: max(room, 0)]
-    )
+    _add_samples(run.skipped_samples, page.skipped, source)
+    _add_samples(run.flag_samples, page.flags, source)
     SyncRun.objects.filter(pk=run.pk).update(
         pages=F("pages") + 1,
         events_seen=F("events_seen") + len(page.events),
         events_new=F("events_new") + new,
+        events_changed=F("events_changed") + changed,
         records_skipped=F("records_skipped") + len(page.skipped),
         skipped_samples=run.skipped_samples,
+        flag_samples=run.flag_samples,
     )
     lease_heartbeat(source, holder)
+
+
+def _add_samples(samples: list, records: list, source: Source) -> None:
+    room = MAX_SKIPPED_SAMPLES - len(samples)
+    samples.extend(
+        {"reason": item.reason, "record": _redact(_sample(item.record), source)}
+        for item in records[: max(room, 0)]
+    )
+
+
+def _stream_failed(run: SyncRun, page: Page) -> None:
+    """One stream failed while the source's others go on: the run says which, and why."""
+    run.failed_streams.append(page.stream)
+    line = f"stream {page.stream} failed: {page.failure}"
+    run.error = f"{run.error}\n{line}" if run.error else line
+    SyncRun.objects.filter(pk=run.pk).update(
+        failed_streams=run.failed_streams, error=_redact(run.error, run.source)
+    )
 
 
 def _finish(run: SyncRun, status: str, error: str) -> SyncRun:

@@ -58,3 +58,15 @@ class Page:
     skipped: list[Skipped] = field(default_factory=list)
     snapshot: dict[str, Any] | None = None
     progress: float | None = None  # 0..1 when the connector knows how far it is
+    flags: list[Skipped] = field(default_factory=list)  # kept, but worth a look
+    failure: str = ""  # the stream failed (its state is unchanged); other streams go on
+    covered: Covered | None = None  # the stretch of time this page completes, for the ledger
+
+
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """A stretch of a stream's time read in full, and how many records the vendor gave."""
+
+    start: datetime
+    stop: datetime
+    rows: int

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from activity.models import ActivityEvent, Download, Source, UserActivitySnapshot
+from activity.models import ActivityEvent, Download, EventRevision, Source, UserActivitySnapshot
 from activity.rollups import download_rollups_add, rollups_add
 from activity.sync.records import NormalizedEvent
 from activity.sync.values import text
@@ -91,16 +91,23 @@ def event_row(source_id: int, event: NormalizedEvent, now: datetime) -> tuple:
     )
 
 
-@transaction.atomic
 def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
-    """Insert the events the source does not have yet; return how many were new.
+    """Store the events (see ``events_save``); return how many were new."""
+    return events_save(source=source, events=events)[0]
+
+
+@transaction.atomic
+def events_save(*, source: Source, events: Sequence[NormalizedEvent]) -> tuple[int, int]:
+    """Insert the events the source does not have yet, and bring up to date the stored ones
+    whose vendor record changed since (the earlier version is kept as an EventRevision);
+    return how many were new and how many changed.
 
     Atomic (the stage table empties on commit), and usually called inside the page's
     transaction so the cursor moves with the rows. Duplicates (within the page or with stored
     events) are dropped by ``ON CONFLICT DO NOTHING`` on the unique (source, external_id).
     """
     if not events:
-        return 0
+        return 0, 0
     now = timezone.now()
     unique: dict[str, tuple[tuple, NormalizedEvent]] = {}
     for event in events:
@@ -108,32 +115,101 @@ def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
         unique.setdefault(row[1], (row, event))
     rows = [row for row, _ in unique.values()]
     if connection.vendor == "postgresql":
-        inserted = _insert_postgresql(rows)
+        inserted, stale = _insert_postgresql(rows)
     else:
         inserted = _insert_generic(rows)
-    new_rows = [unique[key][0] for _, key in inserted]
-    rollups_add(
-        (row[0], row[2], row[6], row[7], row[15], row[16], row[5], row[3]) for row in new_rows
-    )
+        known = set(unique).difference(key for _, key in inserted)
+        stale = _stale_generic(source, known, unique) if known else []
+    rollups_add(_rollup_row(unique[key][0]) for _, key in inserted)
     downloads = [
         (event_id, unique[key][1]) for event_id, key in inserted if unique[key][1].download
     ]
     if downloads:
         _insert_downloads(source, downloads)
-        download_rollups_add(
-            (
-                source.pk,
-                event.occurred_at,
-                text(event.download.file_type, 50),
-                text(event.download.user_name, 255),
-            )
-            for _, event in downloads
+        download_rollups_add(_download_rollup_rows(source, downloads))
+    if stale:
+        _replace_changed(source, stale, unique, now)
+    return len(inserted), len(stale)
+
+
+# A stored event as compared with a re-read one: id, external_id, raw, then what the rollups
+# count of it, in ``rollups_add``'s order after the source.
+_STALE_COLUMNS = (
+    "id",
+    "external_id",
+    "raw",
+    "occurred_at",
+    "action",
+    "object_type",
+    "category",
+    "outcome",
+    "actor_email",
+    "actor_id",
+)
+
+
+def _stale_generic(source: Source, known: set[str], unique: dict) -> list[tuple]:
+    """The stored events among ``known`` whose record or time differ from the page's."""
+    stale = []
+    keys = sorted(known)
+    for start in range(0, len(keys), _SQLITE_CHUNK):
+        stored = ActivityEvent.objects.filter(
+            source=source, external_id__in=keys[start : start + _SQLITE_CHUNK]
+        ).values_list(*_STALE_COLUMNS)
+        for values in stored:
+            row = unique[values[1]][0]
+            if values[2] != row[13] or values[3] != row[2]:
+                stale.append(values)
+    return stale
+
+
+def _replace_changed(source: Source, stale: list[tuple], unique: dict, now: datetime) -> None:
+    """The vendor changed these stored events: keep each earlier version, store the
+    current one, and move the rollups' counts from the old values to the new."""
+    EventRevision.objects.bulk_create(
+        EventRevision(event_id=values[0], raw=values[2], occurred_at=values[3], replaced_at=now)
+        for values in stale
+    )
+    rollups_add(((source.pk, *values[3:]) for values in stale), sign=-1)
+    fields = [column for column in EVENT_COLUMNS if column not in ("source_id", "ingested_at")]
+    for values in stale:
+        row = dict(zip(EVENT_COLUMNS, unique[values[1]][0], strict=True))
+        ActivityEvent.objects.filter(pk=values[0]).update(**{f: row[f] for f in fields})
+    rollups_add(_rollup_row(unique[values[1]][0]) for values in stale)
+    ids = {values[0]: unique[values[1]][1] for values in stale}
+    old = Download.objects.filter(event_id__in=ids)
+    download_rollups_add(
+        old.values_list("source_id", "downloaded_at", "file_type", "user_name"), sign=-1
+    )
+    changed = [(event_id, ids[event_id]) for event_id in old.values_list("event_id", flat=True)]
+    old.delete()
+    changed = [(event_id, event) for event_id, event in changed if event.download]
+    if changed:
+        _insert_downloads(source, changed)
+        download_rollups_add(_download_rollup_rows(source, changed))
+
+
+def _rollup_row(row: tuple) -> tuple:
+    """What the rollups count of an event row (``rollups_add``): source, time, action, object
+    type, category, outcome, email, actor id."""
+    return row[0], row[2], row[6], row[7], row[15], row[16], row[5], row[3]
+
+
+def _download_rollup_rows(source: Source, downloads: list[tuple[int, NormalizedEvent]]):
+    return (
+        (
+            source.pk,
+            event.occurred_at,
+            text(event.download.file_type, 50),
+            text(event.download.user_name, 255),
         )
-    return len(inserted)
+        for _, event in downloads
+    )
 
 
-def _insert_postgresql(rows: list[tuple]) -> list[tuple[int, str]]:
-    """The rows, by COPY straight into the table, or merged if some are already stored.
+def _insert_postgresql(rows: list[tuple]) -> tuple[list[tuple[int, str]], list[tuple]]:
+    """The rows, by COPY straight into the table, or merged if some are already stored;
+    returns the inserted (id, external_id) and the stored events whose content changed.
 
     A backfill's pages are all new, and COPY is the fastest way in. A page that overlaps
     stored events (an incremental sync's re-read window, a retried page) is refused whole by
@@ -155,11 +231,12 @@ def _insert_postgresql(rows: list[tuple]) -> list[tuple[int, str]]:
                 )
         except IntegrityError:
             return _merge_postgresql(rows)
-    return [(event_id, row[1]) for event_id, row in zip(ids, rows, strict=True)]
+    return [(event_id, row[1]) for event_id, row in zip(ids, rows, strict=True)], []
 
 
-def _merge_postgresql(rows: list[tuple]) -> list[tuple[int, str]]:
-    """COPY into a temporary stage, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING."""
+def _merge_postgresql(rows: list[tuple]) -> tuple[list[tuple[int, str]], list[tuple]]:
+    """COPY into a temporary stage, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING,
+    then one join of the stage with the table for the stored rows whose content differs."""
     columns = ", ".join(EVENT_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -173,8 +250,15 @@ def _merge_postgresql(rows: list[tuple]) -> list[tuple[int, str]]:
             "ON CONFLICT (source_id, external_id) DO NOTHING RETURNING id, external_id"
         )
         inserted = cursor.fetchall()
+        stored = ", ".join(f"e.{column}" for column in _STALE_COLUMNS)
+        cursor.execute(
+            f"SELECT {stored} FROM {_STAGE_TABLE} s JOIN {_EVENT_TABLE} e "
+            "ON e.source_id = s.source_id AND e.external_id = s.external_id "
+            "WHERE e.raw <> s.raw OR e.occurred_at <> s.occurred_at"
+        )
+        stale = cursor.fetchall()
         cursor.execute(f"DELETE FROM {_STAGE_TABLE}")
-    return inserted
+    return inserted, stale
 
 
 def _insert_generic(rows: list[tuple]) -> list[tuple[int, str]]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from activity.connectors.datafold import DatafoldConnector
-from activity.connectors.domo import DomoConnector, _ranked
+from activity.connectors.domo import DomoConnector, ranked
 from activity.connectors.lightdash import LightdashConnector
 from activity.connectors.velt import VeltConnector, render_message
 from activity.models import Source
@@ -65,27 +64,38 @@ def test_datafold_log_keeps_every_field_and_parses_any_timestamp_format():
     assert second.action == "GET"  # no action: the request type stands in
 
 
-def test_domo_records_in_both_time_formats_get_the_same_stable_key():
+def test_a_zone_less_domo_time_keeps_its_key_when_the_source_time_zone_is_set():
     rows = fixture("domo/audit.json")
     parser = connector(DomoConnector, "domo")
-    twelve_hour, epoch = parser.parse(rows[0]), parser.parse(rows[1])
-    assert (
-        twelve_hour.occurred_at
-        == epoch.occurred_at
-        == datetime(2017, 12, 13, 22, 57, 35, tzinfo=UTC)
+    denver = DomoConnector(
+        Source(
+            vendor="domo",
+            name="d",
+            base_url="https://e.test",
+            params={"time_zone": "America/Denver"},
+        )
     )
-    assert twelve_hour.external_id == epoch.external_id
+    in_utc, in_denver = parser.parse(rows[0]), denver.parse(rows[0])
+    assert in_utc.occurred_at == datetime(2017, 12, 13, 22, 57, 35, tzinfo=UTC)
+    assert in_denver.occurred_at == datetime(2017, 12, 14, 5, 57, 35, tzinfo=UTC)
+    assert in_utc.external_id == in_denver.external_id
+    assert denver.parse(rows[1]).occurred_at == in_utc.occurred_at  # epoch ms: no zone to apply
 
 
 def test_two_identical_domo_records_stay_two_events():
     row = fixture("domo/audit.json")[1]
     parser = connector(DomoConnector, "domo")
-    ranks = Counter()
-    keys = [_ranked(parser.parse(row), ranks).external_id for _ in range(2)]
+    keys = [event.external_id for event in ranked([parser.parse(row) for _ in range(2)])]
     assert keys[0] != keys[1]
     assert keys[0].endswith("#0") and keys[1].endswith("#1")
-    again = Counter()
-    assert [_ranked(parser.parse(row), again).external_id for _ in range(2)] == keys
+    assert [event.external_id for event in ranked([parser.parse(row)] * 2)] == keys
+
+
+def test_a_renamed_domo_object_keeps_its_key():
+    row = fixture("domo/audit.json")[1]
+    parser = connector(DomoConnector, "domo")
+    renamed = {**row, "objectName": "Intro to Domo (v2)", "additionalComment": "renamed"}
+    assert parser.parse(renamed).external_id == parser.parse(row).external_id
 
 
 def test_velt_activity_renders_its_message_and_never_keeps_the_api_key():
@@ -103,11 +113,11 @@ def test_velt_activity_renders_its_message_and_never_keeps_the_api_key():
     ("template", "data", "expected"),
     [
         ("{{user}} reacted", {"user": {"email": "a@b.c"}}, "a@b.c reacted"),
-        ("{{ user.name }} did {{thing}}", {"user": {"name": "Ann"}}, "Ann did {{thing}}"),
+        ("{{ user.name }} did {{thing}}", {"user": {"name": "Ann"}}, "Ann did thing"),
         (None, None, ""),
     ],
 )
-def test_velt_templates_with_missing_variables_keep_their_placeholder(template, data, expected):
+def test_velt_templates_with_missing_variables_read_as_words(template, data, expected):
     assert render_message(template, data) == expected
 
 
@@ -151,14 +161,19 @@ def test_datafold_nulls_ints_nested_payloads_and_every_timestamp_form():
     assert events[1].actor_email is None and events[1].summary == "GET /api/v1/audit_logs"
 
 
-def test_domo_time_as_epoch_ms_numeric_string_iso_or_am_pm_gives_one_key():
+def test_domo_time_as_epoch_ms_numeric_string_iso_or_am_pm_gives_one_time():
     rows = fixture("domo/audit.json")
     parser = connector(DomoConnector, "domo")
     events = [parser.parse(row) for row in rows]
     assert {event.occurred_at for event in events} == {
         datetime(2017, 12, 13, 22, 57, 35, tzinfo=UTC)
     }
-    assert len({event.external_id for event in events}) == 1
+    # Times that carry their zone share a key; a zone-less one keys on its wall clock, so
+    # that setting the source's time_zone later does not change it.
+    zoned = [
+        event for row, event in zip(rows, events, strict=True) if row["time"] != rows[0]["time"]
+    ]
+    assert len({event.external_id for event in zoned}) == 1
 
 
 def test_velt_custom_action_and_a_user_without_email_or_name():
@@ -166,7 +181,7 @@ def test_velt_custom_action_and_a_user_without_email_or_name():
     event = connector(VeltConnector, "velt").parse(record)
     assert (event.action, event.object_type) == ("invoice.approved", "custom")
     assert (event.actor_id, event.actor_name, event.actor_email) == ("user-2", None, None)
-    assert event.summary == "user-2 approved {{invoice.number}}"
+    assert event.summary == "user-2 approved invoice number"
     assert event.raw["metadata"]["apiKey"] == "[redacted]"
 
 

@@ -42,7 +42,8 @@ class Command(BaseCommand):
                 self.stdout.write("\r\033[K", ending="")
             self.stdout.write(_summary(run, time.monotonic() - started))
             if run.status != SyncRun.Status.SUCCEEDED:
-                failed.append(source.name)
+                streams = ", ".join(run.failed_streams)
+                failed.append(f"{source.name} (stream {streams})" if streams else source.name)
         if failed:
             raise CommandError(
                 f"{len(failed)} of {len(sources)} sources did not sync: {', '.join(failed)}",
