@@ -66,7 +66,7 @@ def rollups_add(
     _upsert(_ACTOR_TABLE, "day, source_id, actor_key", by_actor)
     # A (week, person) row that appears or disappears is one more or one fewer person that week.
     people: Counter[tuple[date]] = Counter()
-    for (week, key), events in _upsert(_WEEKLY_TABLE, "week, actor_key", by_week):
+    for (week, key), events in _upsert(_WEEKLY_TABLE, "week, actor_key", by_week, returning=True):
         week = week if isinstance(week, date) else date.fromisoformat(week)  # SQLite: text
         if sign > 0 and events == by_week[week, key]:
             people[(week,)] += 1
@@ -122,18 +122,19 @@ def download_rollups_add(rows: Iterable[tuple[int, datetime, str, str]], *, sign
 
 
 def _upsert(
-    table: str, key_columns: str, counts: Counter, value: str = "events"
+    table: str, key_columns: str, counts: Counter, value: str = "events", *, returning=False
 ) -> list[tuple[tuple, int]]:
-    """Add ``counts`` (signed) to ``table``; returns each touched key with its new value. Rows
-    that fall to zero are removed."""
+    """Add ``counts`` (signed) to ``table``; rows that fall to zero are removed. With
+    ``returning``, returns each touched key with its new value."""
     if not counts:
         return []
     # Sorted keys: concurrent syncs lock rollup rows in one order, so they cannot deadlock.
     rows = [(*key, count) for key, count in sorted(counts.items())]
     upsert = (
-        f"ON CONFLICT ({key_columns}) DO UPDATE SET {value} = {table}.{value} + excluded.{value} "
-        f"RETURNING {key_columns}, {value}"
+        f"ON CONFLICT ({key_columns}) DO UPDATE SET {value} = {table}.{value} + excluded.{value}"
     )
+    if returning:
+        upsert += f" RETURNING {key_columns}, {value}"
     returned = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -144,8 +145,8 @@ def _upsert(
                 f"SELECT * FROM unnest({arrays}) {upsert}",
                 [list(column) for column in zip(*rows, strict=True)],
             )
-            returned = cursor.fetchall()
-        else:
+            returned = cursor.fetchall() if returning else []
+        elif returning:  # RETURNING needs one statement: a multi-row VALUES per chunk
             width = len(rows[0])
             for start in range(0, len(rows), 200):
                 chunk = rows[start : start + 200]
@@ -155,7 +156,13 @@ def _upsert(
                     [item for row in chunk for item in row],
                 )
                 returned += cursor.fetchall()
-        if any(row[-1] <= 0 for row in returned):
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({key_columns}, {value}) "
+                f"VALUES ({', '.join(['%s'] * len(rows[0]))}) {upsert}",
+                rows,
+            )
+        if any(count < 0 for count in counts.values()):
             cursor.execute(f"DELETE FROM {table} WHERE {value} <= 0")
     return [(tuple(row[:-1]), row[-1]) for row in returned]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from django.db import models
 
@@ -128,6 +129,7 @@ def category_of(action: str, table: Mapping[str, Category]) -> Category:
     return table.get(action) or category_by_verb(action)
 
 
+@lru_cache(maxsize=4096)  # a vendor has tens of actions; millions of events repeat them
 def category_by_verb(action: str) -> Category:
     """Read the verb of an action no table knows: ``user_login``, ``VIEWED``, ``export.csv``."""
     words = [word for word in re.split(r"[^a-z]+", action.lower().replace("api_key", "apikey"))]
