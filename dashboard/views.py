@@ -10,6 +10,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -22,7 +23,7 @@ from dashboard.cursors import BadCursor, Cursor, counted_paginator, keyset_page
 from dashboard.filters import ActivityFilter, DownloadFilter
 from dashboard.permissions import can_manage_sources, viewer_required
 from dashboard.rollup_scope import activity_scope, download_days
-from dashboard.timezones import viewer_timezone
+from dashboard.timezones import is_zone, remember_zone, viewer_timezone
 
 DOWNLOAD_PAGES_LIMIT = 10_000
 PERIODS = (7, 30, 90, 365)
@@ -226,3 +227,19 @@ def source_sync(request, pk: int) -> HttpResponse:
     else:
         messages.info(request, f"A sync of {source.name} is already queued or running.")
     return redirect("sources")
+
+
+@require_POST
+def choose_timezone(request) -> HttpResponse:
+    """The zone picked in the top bar (empty: the browser's), then back to the page."""
+    name = request.POST.get(params.TIMEZONE, "")
+    if name and not is_zone(name):
+        return HttpResponseBadRequest("Unknown time zone.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = redirect(target)
+    remember_zone(response, name)
+    return response

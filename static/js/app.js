@@ -2,14 +2,6 @@
 (function () {
   "use strict";
 
-  // Remember the viewer's time zone so the server renders times and date filters in it.
-  try {
-    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (zone && document.cookie.indexOf("tz=" + encodeURIComponent(zone)) === -1) {
-      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; SameSite=Lax";
-    }
-  } catch (error) { /* old browsers: times stay in UTC */ }
-
   // A filter the server refuses (400) answers with its errors: show them, and clear the old
   // results, instead of keeping rows that no longer match the form.
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -17,6 +9,14 @@
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+  });
+
+  // The zone picker applies on change; its button is for pages without this script.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.zone-picker").forEach(function (form) {
+      form.querySelector("button[type=submit]").hidden = true;
+      form.querySelector("select").addEventListener("change", function () { form.requestSubmit(); });
+    });
   });
 
   // On a phone the filters start folded into their "Filters (n)" control.
