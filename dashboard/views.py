@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from activity.exports import CONTENT_TYPES, FORMATS, export_lines
-from activity.models import ActivityEvent, Source
+from activity.models import Source
 from activity.selectors import known_actions
 from activity.tasks import sync_enqueue
 from dashboard import charts, params, selectors
@@ -54,6 +54,8 @@ def home(request):
 def activity(request):
     filterset = ActivityFilter(request.GET, queryset=selectors.event_list(), request=request)
     context = {"filter": filterset, "page": None}
+    if params.EVENT in request.GET and not request.htmx:
+        context.update(_panel(request))
     if not filterset.is_valid():
         return _bad_request(request, "dashboard/activity.html", context, "Check the filters.")
     try:
@@ -81,13 +83,29 @@ def activity(request):
 
 
 @viewer_required
+@vary_on_headers("HX-Request")
 def activity_detail(request, pk: int):
-    event = get_object_or_404(ActivityEvent.objects.select_related("source"), pk=pk)
+    """The whole page, or with htmx the fragment the log shows in its side panel. The list's
+    query string rides along, so "back to the log" keeps its filters."""
+    event = get_object_or_404(selectors.event_list(), pk=pk)
+    context = {"event": event, "raw": _pretty(event.raw), "in_panel": bool(request.htmx)}
+    return _render(request, "dashboard/activity_detail.html", context, fragment="detail")
+
+
+def _pretty(raw: str) -> str:
     try:
-        raw = json.dumps(json.loads(event.raw), indent=2, ensure_ascii=False)
+        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
     except ValueError:
-        raw = event.raw
-    return render(request, "dashboard/activity_detail.html", {"event": event, "raw": raw})
+        return raw
+
+
+def _panel(request) -> dict:
+    """The event open in the log's side panel (``?event=<id>``), as its detail fragment needs."""
+    try:
+        event = selectors.event_list().filter(pk=int(request.GET.get(params.EVENT, ""))).first()
+    except ValueError:
+        return {}
+    return {"panel_event": event, "panel_raw": _pretty(event.raw)} if event else {}
 
 
 @viewer_required

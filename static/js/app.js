@@ -26,6 +26,87 @@
     }
   });
 
+  // The log's side panel: a row opens its detail there (the row's "Details" link does the
+  // request and pushes ?event=<id>); Escape or "Close" closes it and drops the id from the URL.
+  function panel() { return document.getElementById("panel"); }
+
+  function closePanel(updateUrl) {
+    var element = panel();
+    if (!element || element.hidden) { return; }
+    var close = element.querySelector("a.panel-close");
+    element.hidden = true;
+    element.textContent = "";
+    document.querySelectorAll("table.events tr[aria-current]").forEach(function (row) {
+      row.removeAttribute("aria-current");
+    });
+    if (updateUrl && close) { history.replaceState(history.state, "", close.getAttribute("href")); }
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var element = panel();
+    if (element && event.detail.target === element) {
+      element.hidden = false;
+      element.scrollTop = 0;
+      var link = event.detail.requestConfig && event.detail.requestConfig.elt;
+      var row = link && link.closest && link.closest("tr");
+      document.querySelectorAll("table.events tr[aria-current]").forEach(function (other) {
+        other.removeAttribute("aria-current");
+      });
+      if (row) { row.setAttribute("aria-current", "true"); }
+    }
+  });
+
+  // A new filter or page of rows is another list: the open event no longer belongs to it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "results") { closePanel(false); }
+  });
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest && event.target.closest("a.panel-close");
+    if (close && panel() && panel().contains(close) && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      closePanel(true);
+      return;
+    }
+    // A click anywhere on a row opens it, unless it was on a link or while selecting text.
+    var row = event.target.closest && event.target.closest("table.events tbody tr");
+    if (!row || event.target.closest("a, button, input, select, label")) { return; }
+    if (String(window.getSelection ? window.getSelection() : "")) { return; }
+    var open = row.querySelector("a.open-detail");
+    if (open) { highlight(row); open.click(); }
+  });
+
+  function rows() {
+    return Array.prototype.slice.call(document.querySelectorAll("table.events tbody tr"))
+      .filter(function (row) { return row.querySelector("a.open-detail"); });
+  }
+
+  function highlight(row) {
+    document.querySelectorAll("table.events tr.current").forEach(function (other) {
+      other.classList.remove("current");
+    });
+    row.classList.add("current");
+    var link = row.querySelector("a.open-detail");
+    if (link) { link.focus({preventScroll: true}); }
+    row.scrollIntoView({block: "nearest"});
+  }
+
+  // Keys: j/k or the arrow keys move the highlighted row, Enter opens it (the focused
+  // "Details" link), Escape closes the panel. Never while typing in a field.
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
+    if (event.key === "Escape") { closePanel(true); return; }
+    var field = event.target.closest && event.target.closest("input, select, textarea, [contenteditable]");
+    if (field) { return; }
+    var step = {j: 1, ArrowDown: 1, k: -1, ArrowUp: -1}[event.key];
+    var list = rows();
+    if (!step || !list.length) { return; }
+    var current = list.indexOf(document.querySelector("table.events tbody tr.current"));
+    if (current === -1 && event.key.indexOf("Arrow") === 0) { return; }  // plain page scrolling
+    event.preventDefault();
+    highlight(list[Math.max(0, Math.min(list.length - 1, current + step))]);
+  });
+
   function drawCharts(root) {
     if (!window.Plotly) { return; }
     root.querySelectorAll(".chart[data-figure]").forEach(function (element) {
