@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection
@@ -231,6 +231,39 @@ def facet_counts(queryset: QuerySet[ActivityEvent]) -> Facets | None:
         query=lambda: facets_of(
             queryset.order_by().values_list(*FACET_COLUMNS).annotate(n=Count("id"))
         ),
+    )
+
+
+# The log's histogram: the last 90 days when the filter has no start, at most a year of it.
+HISTOGRAM_DAYS = 90
+HISTOGRAM_MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    """Events per UTC day of a filter, oldest first, days without any included."""
+
+    days: list[tuple[date, int]]
+    upper_bound: bool  # a person and another column: the rollups give at most this many
+    cut: bool  # the filter's range is longer than the days shown (its last ones)
+
+
+def event_days(scope: RollupScope, *, today: date) -> DayCounts:
+    """The log's events per day from the daily rollups alone (never the event table)."""
+    until = min(scope.until or today, today)
+    since = scope.since or until - timedelta(days=HISTOGRAM_DAYS - 1)
+    cut = (until - since).days >= HISTOGRAM_MAX_DAYS
+    if cut:
+        since = until - timedelta(days=HISTOGRAM_MAX_DAYS - 1)
+    counts = dict(replace(scope, since=since, until=until).days()) if since <= until else {}
+    narrowed = scope.actions or scope.object_type or scope.categories or scope.outcomes
+    return DayCounts(
+        days=[
+            (since + timedelta(days=n), counts.get(since + timedelta(days=n), 0))
+            for n in range((until - since).days + 1)
+        ],
+        upper_bound=bool(scope.person_key and narrowed),
+        cut=cut,
     )
 
 

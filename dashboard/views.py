@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -72,6 +73,7 @@ def activity(request):
     first_page = page if cursor is None else None
     context.update(
         page=page,
+        histogram=_histogram(request, scope),
         count=selectors.event_count(events, first_page=first_page) if countable else None,
         facets=selectors.activity_facets(events, scope=scope, first_page=first_page)
         if countable
@@ -80,6 +82,13 @@ def activity(request):
         known_actions=known_actions(),
     )
     return _render(request, "dashboard/activity.html", context)
+
+
+def _histogram(request, scope) -> dict:
+    if scope is None:  # free text or a person by name: the rollups cannot count it
+        return {"unavailable": True}
+    counts = selectors.event_days(scope, today=timezone.now().astimezone(UTC).date())
+    return {"counts": counts, "chart": charts.histogram(counts.days, query=request.GET)}
 
 
 @viewer_required
