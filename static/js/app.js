@@ -107,12 +107,30 @@
     highlight(list[Math.max(0, Math.min(list.length - 1, current + step))]);
   });
 
+  // On a phone a chart's title wraps instead of running off the card, and axis labels take
+  // the room they need rather than a fixed margin sized for a laptop.
+  function fitNarrow(layout, width) {
+    if (!width || width >= 480) { return; }
+    var title = layout.title && layout.title.text;
+    var fits = Math.floor(width / 8.5);
+    if (title && title.length > fits && title.indexOf("<br>") === -1) {
+      var cut = title.lastIndexOf(" ", fits);
+      if (cut > 0) { layout.title.text = title.slice(0, cut) + "<br>" + title.slice(cut + 1); }
+      layout.margin = Object.assign({}, layout.margin, {t: 64});
+    }
+    layout.title = Object.assign({}, layout.title, {font: {size: 14}});
+    layout.margin = Object.assign({}, layout.margin, {l: 40, r: 12});
+    layout.yaxis = Object.assign({}, layout.yaxis, {automargin: true});
+    layout.xaxis = Object.assign({}, layout.xaxis, {automargin: true});
+  }
+
   function drawCharts(root) {
     if (!window.Plotly) { return; }
     root.querySelectorAll(".chart[data-figure]").forEach(function (element) {
       var source = document.getElementById(element.dataset.figure);
       if (!source || element.dataset.drawn) { return; }
       var figure = JSON.parse(JSON.parse(source.textContent));
+      fitNarrow(figure.layout, element.clientWidth);
       window.Plotly.newPlot(element, figure.data, figure.layout, {responsive: true, displaylogo: false, displayModeBar: false});
       element.dataset.drawn = "1";
       element.on("plotly_click", function (event) {
