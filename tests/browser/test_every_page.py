@@ -1,5 +1,6 @@
 """Every page on a laptop and on a phone: no console errors, no sideways scrolling, the
-browser's own time zone on every time."""
+browser's own time zone on every time, every control named, text contrast at least 4.5:1, and
+the keyboard's focus visible."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from activity.models import ActivityEvent, SyncRun
+from tests.browser import accessibility
 
 pytestmark = pytest.mark.browser
 
@@ -44,6 +46,7 @@ def visit(browser, live_server, data):
         page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
         page.on("pageerror", lambda error: page.problems.append(str(error)))
         page.goto(f"{live_server.url}/login/")
+        page.login_problems = accessibility.problems(page)
         page.fill("#id_username", "admin")
         page.fill("#id_password", "admin-password")
         page.click("button[type=submit]")
@@ -70,4 +73,17 @@ def test_every_page_fits_shows_the_browsers_zone_and_logs_no_errors(
         assert width <= inner, f"{name} scrolls sideways: {width} > {inner}"
         zones = set(page.locator("time .zone").all_inner_texts())
         assert zones == {browsers_zone}, name
+        assert accessibility.problems(page) == [], name
         assert page.problems == [], name
+    assert page.login_problems == []
+
+
+def test_the_keyboards_focus_is_visible(visit, live_server):
+    page = visit(LAPTOP)
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        outline = page.evaluate(
+            "(() => { const e = document.activeElement, s = getComputedStyle(e);"
+            " return [e.tagName, s.outlineStyle, parseFloat(s.outlineWidth)]; })()"
+        )
+        assert outline[1] != "none" and outline[2] >= 2, outline
