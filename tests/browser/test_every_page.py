@@ -58,6 +58,18 @@ def visit(browser, live_server, data):
         context.close()
 
 
+def titles_fit(page) -> bool:
+    """Whether every chart's title lies within its chart, not cut off at its edge."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll(".chart")].every((chart) => {
+          const title = chart.querySelector(".gtitle");
+          if (!title) { return true; }
+          const outer = chart.getBoundingClientRect(), box = title.getBoundingClientRect();
+          return box.left >= outer.left - 1 && box.right <= outer.right + 1;
+        })"""
+    )
+
+
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
 def test_every_page_fits_shows_the_browsers_zone_and_logs_no_errors(
     visit, live_server, data, viewport
@@ -69,6 +81,7 @@ def test_every_page_fits_shows_the_browsers_zone_and_logs_no_errors(
         page.goto(f"{live_server.url}{url}")
         if name == "users":
             page.wait_for_selector(".chart .main-svg")
+            assert titles_fit(page)
         width, inner = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
         assert width <= inner, f"{name} scrolls sideways: {width} > {inner}"
         zones = set(page.locator("time .zone").all_inner_texts())
