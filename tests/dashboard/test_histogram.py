@@ -23,7 +23,7 @@ def test_the_days_come_from_the_rollups_alone_with_empty_days_filled(data):
     with CaptureQueriesContext(connection) as queries:
         counts = selectors.event_days(RollupScope(vendor="velt"), today=TODAY)
     assert not any("activity_activityevent" in q["sql"] for q in queries.captured_queries)
-    assert len(counts.days) == selectors.HISTOGRAM_DAYS
+    assert len(counts.days) == selectors.activity.HISTOGRAM_DAYS
     assert [day for day, _ in counts.days] == sorted(day for day, _ in counts.days)
     assert counts.days[-1][0] == TODAY
     # 130 events, one every 5 hours: 27 days of them, the older days empty.
@@ -34,7 +34,7 @@ def test_the_days_come_from_the_rollups_alone_with_empty_days_filled(data):
 def test_a_long_range_shows_its_last_year_and_says_so(data):
     scope = RollupScope(since=date(2020, 1, 1), until=TODAY)
     counts = selectors.event_days(scope, today=TODAY)
-    assert counts.cut and len(counts.days) == selectors.HISTOGRAM_MAX_DAYS
+    assert counts.cut and len(counts.days) == selectors.activity.HISTOGRAM_MAX_DAYS
     future = RollupScope(since=TODAY + timedelta(days=3))
     assert selectors.event_days(future, today=TODAY).days == []
 

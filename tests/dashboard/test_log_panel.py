@@ -67,3 +67,17 @@ def test_an_unknown_event_in_the_url_leaves_the_panel_closed(viewer, data, value
     response = viewer.get(reverse("activity"), {"event": value})
     assert response.status_code == 200
     assert re.search(r'<aside id="panel"[^>]* hidden>', response.content.decode())
+
+
+def test_the_lists_pages_leave_the_open_event_behind(viewer, data):
+    event = ActivityEvent.objects.get(external_id="velt-one-5")
+    body = viewer.get(reverse("activity"), {"vendor": "velt", "event": event.pk}).content.decode()
+    older = html.unescape(re.search(r'rel="next" href="([^"]+)"', body).group(1))
+    assert older.startswith("?vendor=velt&cursor=") and "event=" not in older
+
+
+def test_every_list_shares_one_pager(viewer, data):
+    downloads = viewer.get(reverse("downloads")).content.decode()
+    assert 'rel="next"' in downloads and "Page 1 of" in downloads
+    person = viewer.get(reverse("person", args=["person1@example.com"])).content.decode()
+    assert '<nav class="pager" aria-label="Pages">' in person
