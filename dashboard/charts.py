@@ -9,11 +9,15 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 from urllib.parse import urlencode
 
+from django.http import QueryDict
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from activity.models import UserActivitySnapshot, Vendor
 from activity.vocabulary import Category, Outcome
@@ -258,6 +262,61 @@ def _number(value) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+# Up to this many days the log's histogram has a bar per day, beyond it a bar per week.
+HISTOGRAM_DAILY_BARS = 92
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """The log's events over time as an inline SVG of links (no script), each bar the same
+    filter narrowed to its day or week."""
+
+    svg: str
+    first: date
+    last: date
+    per: str  # "day" or "week"
+
+
+def histogram(days: list[tuple[date, int]], *, query: QueryDict) -> Histogram | None:
+    """From ``(day, events)`` oldest first, every day included; None when none holds one."""
+    if not any(events for _, events in days):
+        return None
+    size = 1 if len(days) <= HISTOGRAM_DAILY_BARS else 7
+    # Weeks end on the last day, so the newest bar is never a partial one.
+    offset = len(days) % size
+    buckets = ([days[:offset]] if offset else []) + [
+        days[i : i + size] for i in range(offset, len(days), size)
+    ]
+    query = query.copy()
+    for name in (params.RANGE, params.CURSOR, params.EVENT, params.DATE_FROM, params.DATE_TO):
+        query.pop(name, None)
+    base = query.urlencode()
+    base = f"?{base}&" if base else "?"  # escaped with each bar's link below
+    totals = [sum(events for _, events in bucket) for bucket in buckets]
+    tallest = max(totals)
+    bars = []
+    for x, (bucket, events) in enumerate(zip(buckets, totals, strict=True)):
+        start, end = bucket[0][0], bucket[-1][0]
+        # A bar of a few events stays visible next to a busy one.
+        height = max(100 * events / tallest, 1.5) if events else 0
+        when = f"{start:%a %Y-%m-%d}" if start == end else f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
+        # Only the query can hold the viewer's text: the rest is dates and numbers.
+        href = escape(f"{base}{params.DATE_FROM}={start}&{params.DATE_TO}={end}")
+        bars.append(
+            f'<a href="{href}" tabindex="-1"><rect class="hit" x="{x}" y="0" width="1" '
+            f'height="100"/><rect class="bar" x="{x}.1" y="{100 - height:.2f}" width=".8" '
+            f'height="{height:.2f}"/><title>{when}: {events:,} event{"" if events == 1 else "s"}'
+            "</title></a>"
+        )
+    svg = format_html(
+        '<svg viewBox="0 0 {} 100" preserveAspectRatio="none" role="img" aria-label="{}">{}</svg>',
+        len(bars),
+        f"Events per {'day' if size == 1 else 'week'} from {days[0][0]} to {days[-1][0]}",
+        mark_safe("".join(bars)),  # noqa: S308  (each bar built from escaped parts)
+    )
+    return Histogram(svg, days[0][0], days[-1][0], "day" if size == 1 else "week")
 
 
 def period_start(days: int, today: date) -> date:

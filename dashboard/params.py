@@ -17,6 +17,7 @@ FILE_TYPE = "file_type"
 CONTEXT = "context"
 PERIOD = "period"
 TIMEZONE = "tz"
+EVENT = "event"  # the event open in the log's side panel
 
 PAGE_SIZE = 50
 RANGES = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}

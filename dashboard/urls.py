@@ -28,6 +28,7 @@ urlpatterns = [
     path("users/", views.users, name="users"),
     path("people/<anytext:key>/", views.person, name="person"),
     path("sources/", views.sources, name="sources"),
+    path("timezone/", views.choose_timezone, name="timezone"),
     path("sources/<int:pk>/sync/", views.source_sync, name="source_sync"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -10,6 +11,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -22,7 +24,7 @@ from dashboard.cursors import BadCursor, Cursor, counted_paginator, keyset_page
 from dashboard.filters import ActivityFilter, DownloadFilter
 from dashboard.permissions import can_manage_sources, viewer_required
 from dashboard.rollup_scope import activity_scope, download_days
-from dashboard.timezones import viewer_timezone
+from dashboard.timezones import is_zone, remember_zone, viewer_timezone
 
 DOWNLOAD_PAGES_LIMIT = 10_000
 PERIODS = (7, 30, 90, 365)
@@ -53,6 +55,8 @@ def home(request):
 def activity(request):
     filterset = ActivityFilter(request.GET, queryset=selectors.event_list(), request=request)
     context = {"filter": filterset, "page": None}
+    if params.EVENT in request.GET and not request.htmx:
+        context.update(_panel(request))
     if not filterset.is_valid():
         return _bad_request(request, "dashboard/activity.html", context, "Check the filters.")
     try:
@@ -69,6 +73,7 @@ def activity(request):
     first_page = page if cursor is None else None
     context.update(
         page=page,
+        histogram=_histogram(request, scope),
         count=selectors.event_count(events, first_page=first_page) if countable else None,
         facets=selectors.activity_facets(events, scope=scope, first_page=first_page)
         if countable
@@ -79,15 +84,34 @@ def activity(request):
     return _render(request, "dashboard/activity.html", context)
 
 
+def _histogram(request, scope) -> dict:
+    if scope is None:  # free text or a person by name: the rollups cannot count it
+        return {"unavailable": True}
+    counts = selectors.event_days(scope, today=timezone.now().astimezone(UTC).date())
+    return {"counts": counts, "chart": charts.histogram(counts.days, query=request.GET)}
+
+
 @viewer_required
+@vary_on_headers("HX-Request")
 def activity_detail(request, pk: int):
-    event = get_object_or_404(ActivityEvent.objects.select_related("source"), pk=pk)
-    revisions = [
+    """The whole page, or with htmx the fragment the log shows in its side panel. The list's
+    query string rides along, so "back to the log" keeps its filters."""
+    event = get_object_or_404(selectors.event_list(), pk=pk)
+    context = {
+        "event": event,
+        "raw": _pretty(event.raw),
+        "revisions": _revisions(event),
+        "in_panel": bool(request.htmx),
+    }
+    return _render(request, "dashboard/activity_detail.html", context, fragment="detail")
+
+
+def _revisions(event: ActivityEvent) -> list[dict]:
+    """The vendor's earlier versions of the event, newest first, as the page shows them."""
+    return [
         {"replaced_at": revision.replaced_at, "raw": _pretty(revision.raw)}
         for revision in event.revisions.all()
     ]
-    context = {"event": event, "raw": _pretty(event.raw), "revisions": revisions}
-    return render(request, "dashboard/activity_detail.html", context)
 
 
 def _pretty(raw: str) -> str:
@@ -95,6 +119,15 @@ def _pretty(raw: str) -> str:
         return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
     except ValueError:
         return raw
+
+
+def _panel(request) -> dict:
+    """The event open in the log's side panel (``?event=<id>``), as its detail fragment needs."""
+    try:
+        event = selectors.event_list().filter(pk=int(request.GET.get(params.EVENT, ""))).first()
+    except ValueError:
+        return {}
+    return {"panel_event": event, "panel_raw": _pretty(event.raw)} if event else {}
 
 
 @viewer_required
@@ -235,3 +268,19 @@ def source_sync(request, pk: int) -> HttpResponse:
     else:
         messages.info(request, f"A sync of {source.name} is already queued or running.")
     return redirect("sources")
+
+
+@require_POST
+def choose_timezone(request) -> HttpResponse:
+    """The zone picked in the top bar (empty: the browser's), then back to the page."""
+    name = request.POST.get(params.TIMEZONE, "")
+    if name and not is_zone(name):
+        return HttpResponseBadRequest("Unknown time zone.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = redirect(target)
+    remember_zone(response, name)
+    return response

@@ -1,7 +1,8 @@
-"""``{{ value|timestamp }}``: the markup of dashboard/_time.html, for long lists.
+"""``{{ value|timestamp }}``: the one way a page shows a moment in time.
 
-An include per row costs a template lookup and a new context each time; on a page of 50
-events that was most of the rendering time.
+The viewer's local time with its zone next to it ("2026-12-01 14:02:03 Europe/Paris"), and the
+full UTC instant in ``datetime`` and on hover. A filter rather than an include: an include per
+row costs a template lookup and a new context each time, most of a 50-row page's rendering.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ def timestamp(at: datetime | None) -> str:
     if at is None:
         return ""
     utc = at.astimezone(UTC)
+    local = timezone.localtime(at)
     return format_html(
-        '<time datetime="{}" title="{}Z (UTC)">{}</time>',
+        '<time datetime="{}" title="{}Z (UTC)">{} <span class="zone">{}</span></time>',
         utc.isoformat(),
         utc.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-        timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S"),
+        local.strftime("%Y-%m-%d %H:%M:%S"),
+        timezone.get_current_timezone_name(),
     )

@@ -92,10 +92,10 @@ def test_a_filtered_list_out_of_time_says_how_far_it_got_and_carries_on(db, monk
     source = Source.objects.create(vendor="domo", name="domo-sparse", base_url="https://x.test")
     expected = _sparse(source)
     events = ActivityEvent.objects.filter(action="share")
-    monkeypatch.setattr(selectors, "SEARCH_BUDGET_MS", 0)
+    monkeypatch.setattr(selectors.activity, "SEARCH_BUDGET_MS", 0)
     stopped = selectors.event_page(events, cursor=None, filtered=True)
     assert stopped.rows == [] and stopped.searched_to is not None and stopped.older
-    monkeypatch.setattr(selectors, "SEARCH_BUDGET_MS", 5000)
+    monkeypatch.setattr(selectors.activity, "SEARCH_BUDGET_MS", 5000)
     page = selectors.event_page(events, cursor=Cursor.decode(stopped.older), filtered=True)
     assert [event.pk for event in page.rows] == expected and page.older is None
 

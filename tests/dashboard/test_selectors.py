@@ -113,11 +113,11 @@ def test_a_search_out_of_time_says_how_far_it_got_and_carries_on_from_there(data
         .order_by("-occurred_at", "-id")
         .values_list("pk", flat=True)
     )
-    monkeypatch.setattr(selectors, "SEARCH_BUDGET_MS", 0)
+    monkeypatch.setattr(selectors.activity, "SEARCH_BUDGET_MS", 0)
     stopped = _search("person 3")
     assert stopped.rows == [] and stopped.searched_to is not None and stopped.older
-    monkeypatch.setattr(selectors, "SEARCH_BUDGET_MS", 5000)
-    monkeypatch.setattr(selectors, "SEARCH_FIRST_WINDOW", timedelta(hours=1))
+    monkeypatch.setattr(selectors.activity, "SEARCH_BUDGET_MS", 5000)
+    monkeypatch.setattr(selectors.activity, "SEARCH_FIRST_WINDOW", timedelta(hours=1))
     seen, cursor = [], Cursor.decode(stopped.older)
     while cursor:
         page = _search("person 3", cursor)

@@ -1,0 +1,72 @@
+"""Reads for the pages, one module per page; views and filters take them from here.
+
+Each returns rows or a queryset, so views stay thin. What more than one page reads lives in
+``common``."""
+
+from dashboard.selectors.activity import (
+    DayCounts,
+    activity_facets,
+    event_count,
+    event_days,
+    event_list,
+    event_page,
+    facet_counts,
+    newest_event_time,
+    search_is_countable,
+    text_match,
+)
+from dashboard.selectors.common import CappedCount, capped_count, first_monday
+from dashboard.selectors.downloads import (
+    download_list,
+    download_totals,
+    download_totals_from_rollups,
+)
+from dashboard.selectors.people import (
+    person_by_category,
+    person_by_vendor,
+    person_downloads,
+    person_events,
+    person_label,
+)
+from dashboard.selectors.sources import SourceHealth, source_health, unmapped_actions
+from dashboard.selectors.users import (
+    ActivityBuckets,
+    activity_buckets,
+    latest_snapshot,
+    lightdash_snapshots,
+    top_people,
+    weekly_active_people,
+)
+
+__all__ = [
+    "ActivityBuckets",
+    "CappedCount",
+    "DayCounts",
+    "SourceHealth",
+    "activity_buckets",
+    "activity_facets",
+    "capped_count",
+    "download_list",
+    "download_totals",
+    "download_totals_from_rollups",
+    "event_count",
+    "event_days",
+    "event_list",
+    "event_page",
+    "facet_counts",
+    "first_monday",
+    "latest_snapshot",
+    "lightdash_snapshots",
+    "newest_event_time",
+    "person_by_category",
+    "person_by_vendor",
+    "person_downloads",
+    "person_events",
+    "person_label",
+    "search_is_countable",
+    "source_health",
+    "text_match",
+    "top_people",
+    "unmapped_actions",
+    "weekly_active_people",
+]
