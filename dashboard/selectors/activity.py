@@ -24,7 +24,7 @@ SEARCH_FIRST_WINDOW = timedelta(hours=6)
 COUNT_BUDGET_MS = 30
 FACET_BUDGET_MS = 40
 # Counting more rows than this does not fit the budget; the estimate says so up front.
-FACET_MAX_ROWS = 300_000
+FACET_MAX_ROWS = 40_000
 
 
 def event_count(

@@ -20,7 +20,8 @@ from dashboard.selectors.common import first_monday
 from dashboard.top import threshold_top
 
 # Download totals group by text columns, a third as fast.
-DOWNLOAD_TOTALS_MAX_ROWS = 100_000
+DOWNLOAD_TOTALS_MAX_ROWS = 60_000
+DOWNLOAD_TOTALS_BUDGET_MS = 30
 
 
 def download_list() -> QuerySet[Download]:
@@ -39,14 +40,16 @@ def download_totals(
 
     def totals():
         base = queryset.order_by()
+        # count(*), not of a column: the file-type index holds the user name too, so a file
+        # type's totals read the index alone.
         return {
-            "file_type": list(base.values_list("file_type").annotate(n=Count("pk")).order_by("-n")),
+            "file_type": list(base.values_list("file_type").annotate(n=Count("*")).order_by("-n")),
             "person": list(
-                base.values_list("user_name").annotate(n=Count("pk")).order_by("-n")[:10]
+                base.values_list("user_name").annotate(n=Count("*")).order_by("-n")[:10]
             ),
         }
 
-    return within_budget(totals)
+    return within_budget(totals, ms=DOWNLOAD_TOTALS_BUDGET_MS)
 
 
 def download_totals_from_rollups(
