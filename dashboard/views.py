@@ -216,6 +216,7 @@ def users(request):
     no_queries = document.get("tableNoQueries") if isinstance(document, dict) else None
     context = {
         "period": period,
+        "weekly": buckets.weekly,
         "periods": PERIODS,
         "figures": figures,
         "latest": latest,
