@@ -42,6 +42,18 @@ def actor_key(email: str, actor_id: str) -> str:
     return f"id:{actor_id}" if actor_id else ""
 
 
+# What ``rollups_add`` counts of an event, after its source id: the event columns, in order.
+COUNTED_COLUMNS = (
+    "occurred_at",
+    "action",
+    "object_type",
+    "category",
+    "outcome",
+    "actor_email",
+    "actor_id",
+)
+
+
 def rollups_add(
     rows: Iterable[tuple[int, datetime, str, str, str, str, str, str]], *, sign: int = 1
 ) -> None:

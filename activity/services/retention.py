@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db import transaction
 
 from activity.models import ActivityEvent, Download, EventRevision, Source
-from activity.rollups import download_rollups_add, rollups_add
+from activity.rollups import COUNTED_COLUMNS, download_rollups_add, rollups_add
 
 BATCH_SIZE = 5000
 
@@ -38,16 +38,7 @@ def events_purge(
                 return total
             doomed = ActivityEvent.objects.filter(id__in=ids)
             rollups_add(
-                doomed.values_list(
-                    "source_id",
-                    "occurred_at",
-                    "action",
-                    "object_type",
-                    "category",
-                    "outcome",
-                    "actor_email",
-                    "actor_id",
-                ),
+                doomed.values_list("source_id", *COUNTED_COLUMNS),
                 sign=-1,
             )
             doomed_downloads = Download.objects.filter(event_id__in=ids)

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, EventRevision, Source, UserActivitySnapshot
-from activity.rollups import download_rollups_add, rollups_add
+from activity.rollups import COUNTED_COLUMNS, download_rollups_add, rollups_add
 from activity.sync.records import NormalizedEvent
 from activity.sync.values import text
 
@@ -134,18 +134,7 @@ def events_save(*, source: Source, events: Sequence[NormalizedEvent]) -> tuple[i
 
 # A stored event as compared with a re-read one: id, external_id, raw, then what the rollups
 # count of it, in ``rollups_add``'s order after the source.
-_STALE_COLUMNS = (
-    "id",
-    "external_id",
-    "raw",
-    "occurred_at",
-    "action",
-    "object_type",
-    "category",
-    "outcome",
-    "actor_email",
-    "actor_id",
-)
+_STALE_COLUMNS = ("id", "external_id", "raw", *COUNTED_COLUMNS)
 
 
 def _stale_generic(source: Source, known: set[str], unique: dict) -> list[tuple]:
