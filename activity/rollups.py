@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection
@@ -74,19 +75,15 @@ def rollups_add(
             by_week[week_of(day), key] += sign
             by_total[(key,)] += sign
             by_category[key, category] += sign
-    _upsert(_ACTIVITY_TABLE, _ACTIVITY_KEY, by_action)
-    _upsert(_ACTOR_TABLE, "day, source_id, actor_key", by_actor)
-    # A (week, person) row that appears or disappears is one more or one fewer person that week.
-    people: Counter[tuple[date]] = Counter()
-    for (week, key), events in _upsert(_WEEKLY_TABLE, "week, actor_key", by_week, returning=True):
-        week = week if isinstance(week, date) else date.fromisoformat(week)  # SQLite: text
-        if sign > 0 and events == by_week[week, key]:
-            people[(week,)] += 1
-        elif sign < 0 and events <= 0:
-            people[(week,)] -= 1
-    _upsert(_WEEKLY_PEOPLE_TABLE, "week", people, value="people")
-    _upsert(_TOTAL_TABLE, "actor_key", by_total)
-    _upsert(_CATEGORY_TABLE, "actor_key, category", by_category)
+    weekly = _Counts(_WEEKLY_TABLE, "week, actor_key", by_week)
+    _add(
+        _Counts(_ACTIVITY_TABLE, _ACTIVITY_KEY, by_action),
+        _Counts(_ACTOR_TABLE, "day, source_id, actor_key", by_actor),
+        weekly,
+        _Counts(_TOTAL_TABLE, "actor_key", by_total),
+        _Counts(_CATEGORY_TABLE, "actor_key, category", by_category),
+        people_of=weekly,
+    )
 
 
 def rollups_reclassify(
@@ -106,8 +103,10 @@ def rollups_reclassify(
         if key:
             by_category[key, old_category] -= 1
             by_category[key, new_category] += 1
-    _upsert(_ACTIVITY_TABLE, _ACTIVITY_KEY, _nonzero(by_action))
-    _upsert(_CATEGORY_TABLE, "actor_key, category", _nonzero(by_category))
+    _add(
+        _Counts(_ACTIVITY_TABLE, _ACTIVITY_KEY, _nonzero(by_action)),
+        _Counts(_CATEGORY_TABLE, "actor_key, category", _nonzero(by_category)),
+    )
 
 
 def _nonzero(counts: Counter) -> Counter:
@@ -127,56 +126,130 @@ def download_rollups_add(rows: Iterable[tuple[int, datetime, str, str]], *, sign
         by_day[day, user_name] += sign
         by_week[week_of(day), user_name] += sign
         by_total[(user_name,)] += sign
-    _upsert(DailyDownload._meta.db_table, "day, source_id, file_type", by_type, "downloads")
-    _upsert(DailyDownloader._meta.db_table, "day, user_name", by_day, "downloads")
-    _upsert(WeeklyDownloader._meta.db_table, "week, user_name", by_week, "downloads")
-    _upsert(DownloaderTotal._meta.db_table, "user_name", by_total, "downloads")
-
-
-def _upsert(
-    table: str, key_columns: str, counts: Counter, value: str = "events", *, returning=False
-) -> list[tuple[tuple, int]]:
-    """Add ``counts`` (signed) to ``table``; rows that fall to zero are removed. With
-    ``returning``, returns each touched key with its new value."""
-    if not counts:
-        return []
-    # Sorted keys: concurrent syncs lock rollup rows in one order, so they cannot deadlock.
-    rows = [(*key, count) for key, count in sorted(counts.items())]
-    upsert = (
-        f"ON CONFLICT ({key_columns}) DO UPDATE SET {value} = {table}.{value} + excluded.{value}"
+    _add(
+        _Counts(DailyDownload._meta.db_table, "day, source_id, file_type", by_type, "downloads"),
+        _Counts(DailyDownloader._meta.db_table, "day, user_name", by_day, "downloads"),
+        _Counts(WeeklyDownloader._meta.db_table, "week, user_name", by_week, "downloads"),
+        _Counts(DownloaderTotal._meta.db_table, "user_name", by_total, "downloads"),
     )
-    if returning:
-        upsert += f" RETURNING {key_columns}, {value}"
-    returned = []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One statement for the page: the rows as column arrays, unnested in order.
-            arrays = ", ".join(f"%s::{_sql_array(item)}" for item in rows[0])
-            cursor.execute(
-                f"INSERT INTO {table} ({key_columns}, {value}) "
-                f"SELECT * FROM unnest({arrays}) {upsert}",
-                [list(column) for column in zip(*rows, strict=True)],
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Signed counts to add to one rollup table, by its key columns."""
+
+    table: str
+    key_columns: str
+    counts: Counter
+    value: str = "events"
+
+    def rows(self) -> list[tuple]:
+        # Sorted keys: concurrent syncs lock rollup rows in one order, so they cannot deadlock.
+        return [(*key, count) for key, count in sorted(self.counts.items())]
+
+    def on_conflict(self) -> str:
+        return (
+            f"ON CONFLICT ({self.key_columns}) "
+            f"DO UPDATE SET {self.value} = {self.table}.{self.value} + excluded.{self.value}"
+        )
+
+
+def _add(*tables: _Counts, people_of: _Counts | None = None) -> None:
+    """Add each table's counts; rows that fall to zero are removed. ``people_of`` (the weekly
+    person rows) also counts into WeeklyPeople the rows that appear or disappear."""
+    tables = tuple(counts for counts in tables if counts.counts)
+    if not tables:
+        return
+    if connection.vendor == "postgresql":
+        _add_postgresql(tables, people_of)
+    else:
+        for counts in tables:
+            returned = _add_generic(counts, returning=counts is people_of)
+            if counts is people_of:
+                _add_generic(_people_counts(counts, returned))
+    if any(n < 0 for counts in tables for n in counts.counts.values()):
+        with connection.cursor() as cursor:
+            for table in {counts.table for counts in tables}:
+                cursor.execute(f"DELETE FROM {table} WHERE {_value_of(tables, table)} <= 0")
+            if people_of in tables:
+                cursor.execute(f"DELETE FROM {_WEEKLY_PEOPLE_TABLE} WHERE people <= 0")
+
+
+def _value_of(tables: tuple[_Counts, ...], table: str) -> str:
+    return next(counts.value for counts in tables if counts.table == table)
+
+
+def _add_postgresql(tables: tuple[_Counts, ...], people_of: _Counts | None) -> None:
+    """One statement for the page, whatever the number of rollups: each table's rows as
+    column arrays, unnested in order, inserted by its own data-modifying CTE."""
+    parts: list[str] = []
+    params: list[list] = []
+    for n, counts in enumerate(tables):
+        rows = counts.rows()
+        columns = f"{counts.key_columns}, {counts.value}"
+        arrays = ", ".join(f"%s::{_sql_array(item)}" for item in rows[0])
+        params += [list(column) for column in zip(*rows, strict=True)]
+        parts.append(f"rows{n} ({columns}) AS (SELECT * FROM unnest({arrays}))")
+        returning = f" RETURNING {columns}" if counts is people_of else ""
+        parts.append(
+            f"added{n} AS (INSERT INTO {counts.table} ({columns}) "
+            f"SELECT * FROM rows{n} {counts.on_conflict()}{returning})"
+        )
+        if counts is people_of:
+            # A row whose new count is what was just added is new; one at zero or below is gone.
+            parts.append(
+                f"people AS (INSERT INTO {_WEEKLY_PEOPLE_TABLE} (week, people) "
+                "SELECT week, people FROM (SELECT week, sum(CASE "
+                "WHEN a.events = r.events AND r.events > 0 THEN 1 "
+                "WHEN a.events <= 0 AND r.events < 0 THEN -1 ELSE 0 END) AS people "
+                f"FROM added{n} a JOIN rows{n} r USING (week, actor_key) GROUP BY week) "
+                "AS changed WHERE people <> 0 ORDER BY week "
+                f"{_Counts(_WEEKLY_PEOPLE_TABLE, 'week', Counter(), 'people').on_conflict()})"
             )
-            returned = cursor.fetchall() if returning else []
-        elif returning:  # RETURNING needs one statement: a multi-row VALUES per chunk
-            width = len(rows[0])
-            for start in range(0, len(rows), 200):
-                chunk = rows[start : start + 200]
-                values = ", ".join([f"({', '.join(['%s'] * width)})"] * len(chunk))
-                cursor.execute(
-                    f"INSERT INTO {table} ({key_columns}, {value}) VALUES {values} {upsert}",
-                    [item for row in chunk for item in row],
-                )
-                returned += cursor.fetchall()
-        else:
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT 1", params)
+
+
+def _people_counts(weekly: _Counts, returned: list[tuple]) -> _Counts:
+    """The weeks' person counts that change with ``weekly``'s rows (see ``_add``)."""
+    people: Counter[tuple[date]] = Counter()
+    for *key, events in returned:
+        week = key[0] if isinstance(key[0], date) else date.fromisoformat(key[0])  # SQLite
+        added = weekly.counts[week, key[1]]
+        if added > 0 and events == added:
+            people[(week,)] += 1
+        elif added < 0 and events <= 0:
+            people[(week,)] -= 1
+    return _Counts(_WEEKLY_PEOPLE_TABLE, "week", _nonzero(people), "people")
+
+
+def _add_generic(counts: _Counts, *, returning: bool = False) -> list[tuple]:
+    """Upsert ``counts`` row by row (SQLite); with ``returning``, each touched row's key and
+    new value."""
+    rows = counts.rows()
+    if not rows:
+        return []
+    upsert = counts.on_conflict()
+    width = len(rows[0])
+    with connection.cursor() as cursor:
+        if not returning:
             cursor.executemany(
-                f"INSERT INTO {table} ({key_columns}, {value}) "
-                f"VALUES ({', '.join(['%s'] * len(rows[0]))}) {upsert}",
+                f"INSERT INTO {counts.table} ({counts.key_columns}, {counts.value}) "
+                f"VALUES ({', '.join(['%s'] * width)}) {upsert}",
                 rows,
             )
-        if any(count < 0 for count in counts.values()):
-            cursor.execute(f"DELETE FROM {table} WHERE {value} <= 0")
-    return [(tuple(row[:-1]), row[-1]) for row in returned]
+            return []
+        returned = []
+        for start in range(0, len(rows), 200):  # RETURNING needs one statement per chunk
+            chunk = rows[start : start + 200]
+            values = ", ".join([f"({', '.join(['%s'] * width)})"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {counts.table} ({counts.key_columns}, {counts.value}) "
+                f"VALUES {values} {upsert} RETURNING {counts.key_columns}, {counts.value}",
+                [item for row in chunk for item in row],
+            )
+            returned += cursor.fetchall()
+    return returned
 
 
 def _sql_array(item) -> str:
