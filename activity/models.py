@@ -73,6 +73,132 @@ class Source(models.Model):
         return sorted(self.secrets)
 
 
+class Person(models.Model):
+    """One person (or service, or vendor's staff) behind identities in any number of sources.
+    Linked from the identities (``activity.people``); a person merged into another keeps its
+    row, pointing at where it went, so old links and undo still work."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DEACTIVATED = "deactivated", "Deactivated"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Kind(models.TextChoices):
+        HUMAN = "human", "Human"
+        SERVICE = "service", "Service account"
+        VENDOR_SUPPORT = "vendor_support", "Vendor support"
+        ANONYMOUS = "anonymous", "Anonymous"
+
+    display_name = models.CharField(max_length=255, blank=True)
+    primary_email = models.CharField(max_length=254, blank=True, help_text="Lower-cased.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNKNOWN)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.HUMAN)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_from"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["display_name", "id"]
+        indexes = [
+            models.Index(fields=["primary_email"], name="person_email"),
+            models.Index(fields=["display_name"], name="person_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.primary_email or f"person {self.pk}"
+
+
+class Identity(models.Model):
+    """One account as a source knows it: a vendor user id, else an email, else no id at all
+    (embedded viewers), with the person it belongs to and the rule that linked it."""
+
+    class Rule(models.TextChoices):
+        EMAIL = "email", "Same email"
+        DIRECTORY = "directory", "Vendor directory"
+        OWN = "own", "No match: a person of its own"
+        STAFF = "staff", "Staff decision"
+
+    ANONYMOUS_KEY = "anonymous"
+
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="identities", db_index=False
+    )
+    key = models.CharField(
+        max_length=300, help_text="The vendor user id, else email:<address>, else anonymous."
+    )
+    vendor_user_id = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=254, blank=True, help_text="Lower-cased.")
+    name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Person.Status.choices, default=Person.Status.UNKNOWN
+    )
+    kind = models.CharField(max_length=20, choices=Person.Kind.choices, default=Person.Kind.HUMAN)
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="identities"
+    )
+    rule = models.CharField(max_length=20, choices=Rule.choices, default=Rule.OWN)
+    pinned = models.BooleanField(
+        default=False, help_text="Placed by staff: re-linking leaves it where it is."
+    )
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    directory_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the vendor's directory last listed it."
+    )
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="identity_source_key")
+        ]
+        indexes = [
+            models.Index(fields=["email"], name="identity_email"),
+            models.Index(fields=["vendor_user_id"], name="identity_vendor_user_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.key}"
+
+
+class PersonDecision(models.Model):
+    """A staff decision about people: a merge or a split, with who, when, why and what moved.
+    Undoing one marks it undone (and records a decision of its own); nothing is deleted."""
+
+    class Action(models.TextChoices):
+        MERGE = "merge", "Merge"
+        SPLIT = "split", "Split"
+
+    action = models.CharField(max_length=10, choices=Action.choices)
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="decisions", help_text="Kept or new."
+    )
+    other = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="decisions_as_other",
+        help_text="Merged away, or split from.",
+    )
+    identities = models.JSONField(default=list, help_text="The identity ids that moved.")
+    events_moved = models.PositiveBigIntegerField(default=0)
+    reason = models.TextField()
+    decided_by = models.CharField(max_length=150)
+    decided_at = models.DateTimeField(default=timezone.now)
+    undone_by = models.CharField(max_length=150, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undo_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.other_id} -> {self.person_id} ({self.decided_by})"
+
+
 class SyncRun(models.Model):
     """One sync attempt of one source, with what it fetched and how it ended."""
 
@@ -156,6 +282,10 @@ class ActivityEvent(models.Model):
     outcome = models.CharField(
         max_length=10, choices=Outcome.choices, default=Outcome.UNKNOWN, db_default=Outcome.UNKNOWN
     )
+    # Served by the (person, occurred_at, id) index: the person's timeline.
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, db_index=False
+    )
 
     class Meta:
         constraints = [
@@ -164,6 +294,7 @@ class ActivityEvent(models.Model):
             )
         ]
         indexes = [
+            models.Index(fields=["person", "occurred_at", "id"], name="event_person_time"),
             models.Index(fields=["occurred_at", "id"], name="event_time"),
             models.Index(fields=["source", "occurred_at", "id"], name="event_source_time"),
             models.Index(
@@ -331,23 +462,23 @@ class DailyActivity(models.Model):
 
 
 class DailyActor(models.Model):
-    """Events per UTC day, source and person (email, else ``id:<vendor user id>``)."""
+    """Events per UTC day, source and person."""
 
     day = models.DateField()
     source = models.ForeignKey(Source, on_delete=models.CASCADE, db_index=False)
-    actor_key = models.CharField(max_length=300)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, db_index=False)
     events = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "source", "actor_key"], name="daily_actor_day_source_actor"
+                fields=["day", "source", "person"], name="daily_actor_day_source_person"
             )
         ]
-        indexes = [models.Index(fields=["actor_key", "day"], name="daily_actor_key_day")]
+        indexes = [models.Index(fields=["person", "day"], name="daily_actor_person_day")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.actor_key}: {self.events}"
+        return f"{self.day} {self.person_id}: {self.events}"
 
 
 class WeeklyActor(models.Model):
@@ -355,33 +486,33 @@ class WeeklyActor(models.Model):
     52 rows per person here instead of one per day and source."""
 
     week = models.DateField()
-    actor_key = models.CharField(max_length=300)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, db_index=False)
     events = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["week", "actor_key"], name="weekly_actor_week_actor")
+            models.UniqueConstraint(fields=["week", "person"], name="weekly_actor_week_person")
         ]
-        indexes = [models.Index(fields=["actor_key", "week"], name="weekly_actor_key_week")]
+        indexes = [models.Index(fields=["person", "week"], name="weekly_actor_person_week")]
 
     def __str__(self) -> str:
-        return f"week of {self.week} {self.actor_key}: {self.events}"
+        return f"week of {self.week} {self.person_id}: {self.events}"
 
 
 class ActorCategory(models.Model):
     """Every event a person ever had, by category: the person page's activity per category."""
 
-    actor_key = models.CharField(max_length=300)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, db_index=False)
     category = models.CharField(max_length=20, choices=Category.choices)
     events = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["actor_key", "category"], name="actor_category_key")
+            models.UniqueConstraint(fields=["person", "category"], name="actor_category_person")
         ]
 
     def __str__(self) -> str:
-        return f"{self.actor_key} {self.category}: {self.events}"
+        return f"{self.person_id} {self.category}: {self.events}"
 
 
 class WeeklyPeople(models.Model):
@@ -402,14 +533,14 @@ class ActorTotal(models.Model):
     """Every event a person ever had, across sources: read busiest first, it bounds what any
     period can hold, so the most active people of a period are found without summing everyone."""
 
-    actor_key = models.CharField(max_length=300, unique=True)
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="total")
     events = models.BigIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["-events", "actor_key"], name="actor_total_busiest")]
+        indexes = [models.Index(fields=["-events", "person"], name="actor_total_busiest_person")]
 
     def __str__(self) -> str:
-        return f"{self.actor_key}: {self.events}"
+        return f"{self.person_id}: {self.events}"
 
 
 class DailyDownload(models.Model):

@@ -36,13 +36,6 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def actor_key(email: str, actor_id: str) -> str:
-    """How one person is recognised across vendors: the email, else the vendor's user id."""
-    if email:
-        return email
-    return f"id:{actor_id}" if actor_id else ""
-
-
 # What ``rollups_add`` counts of an event, after its source id: the event columns, in order.
 COUNTED_COLUMNS = (
     "occurred_at",
@@ -50,62 +43,71 @@ COUNTED_COLUMNS = (
     "object_type",
     "category",
     "outcome",
-    "actor_email",
-    "actor_id",
+    "person_id",
 )
 
 
 def rollups_add(
-    rows: Iterable[tuple[int, datetime, str, str, str, str, str, str]], *, sign: int = 1
+    rows: Iterable[tuple[int, datetime, str, str, str, str, int | None]], *, sign: int = 1
 ) -> None:
-    """Count ``(source_id, occurred_at, action, object_type, category, outcome, actor_email,
-    actor_id)`` rows into the rollups (``sign=-1`` takes them out again, for purges). Call
-    inside the writing transaction."""
+    """Count ``(source_id, occurred_at, action, object_type, category, outcome, person_id)``
+    rows into the rollups (``sign=-1`` takes them out again, for purges). Call inside the
+    writing transaction."""
     by_action: Counter[tuple[date, int, str, str, str, str]] = Counter()
-    by_actor: Counter[tuple[date, int, str]] = Counter()
-    by_week: Counter[tuple[date, str]] = Counter()
-    by_total: Counter[tuple[str]] = Counter()
-    by_category: Counter[tuple[str, str]] = Counter()
-    for source_id, occurred_at, action, object_type, category, outcome, email, actor_id in rows:
+    by_person: Counter[tuple[date, int, int]] = Counter()
+    by_category: Counter[tuple[int, str]] = Counter()
+    for source_id, occurred_at, action, object_type, category, outcome, person_id in rows:
         day = occurred_at.date()
         by_action[day, source_id, action, object_type, category, outcome] += sign
-        key = actor_key(email, actor_id)
-        if key:
-            by_actor[day, source_id, key] += sign
-            by_week[week_of(day), key] += sign
-            by_total[(key,)] += sign
-            by_category[key, category] += sign
-    weekly = _Counts(_WEEKLY_TABLE, "week, actor_key", by_week)
+        if person_id:
+            by_person[day, source_id, person_id] += sign
+            by_category[person_id, category] += sign
+    person_rollups_add(by_person, by_category, activity=by_action)
+
+
+def person_rollups_add(
+    by_day: Counter[tuple[date, int, int]],
+    by_category: Counter[tuple[int, str]],
+    *,
+    activity: Counter | None = None,
+) -> None:
+    """Add signed counts of events per (day, source, person) and per (person, category) to
+    every rollup that counts people, and ``activity`` to the daily activity rollup."""
+    by_week: Counter[tuple[date, int]] = Counter()
+    by_total: Counter[tuple[int]] = Counter()
+    for (day, _, person_id), events in by_day.items():
+        by_week[week_of(day), person_id] += events
+        by_total[(person_id,)] += events
+    weekly = _Counts(_WEEKLY_TABLE, "week, person_id", _nonzero(by_week))
     _add(
-        _Counts(_ACTIVITY_TABLE, _ACTIVITY_KEY, by_action),
-        _Counts(_ACTOR_TABLE, "day, source_id, actor_key", by_actor),
+        _Counts(_ACTIVITY_TABLE, _ACTIVITY_KEY, activity or Counter()),
+        _Counts(_ACTOR_TABLE, "day, source_id, person_id", _nonzero(by_day)),
         weekly,
-        _Counts(_TOTAL_TABLE, "actor_key", by_total),
-        _Counts(_CATEGORY_TABLE, "actor_key, category", by_category),
+        _Counts(_TOTAL_TABLE, "person_id", _nonzero(by_total)),
+        _Counts(_CATEGORY_TABLE, "person_id, category", _nonzero(by_category)),
         people_of=weekly,
     )
 
 
 def rollups_reclassify(
-    rows: Iterable[tuple[int, datetime, str, str, str, str, str, str, str, str]],
+    rows: Iterable[tuple[int, datetime, str, str, int | None, str, str, str, str]],
 ) -> None:
     """Move reclassified events between rollup rows: ``(source_id, occurred_at, action,
-    object_type, actor_email, actor_id, old category, old outcome, new category, new
-    outcome)``. Call inside the transaction that updates them."""
+    object_type, person_id, old category, old outcome, new category, new outcome)``. Call
+    inside the transaction that updates them."""
     by_action: Counter[tuple[date, int, str, str, str, str]] = Counter()
-    by_category: Counter[tuple[str, str]] = Counter()
-    for source_id, occurred_at, action, object_type, email, actor_id, *classes in rows:
+    by_category: Counter[tuple[int, str]] = Counter()
+    for source_id, occurred_at, action, object_type, person_id, *classes in rows:
         old_category, old_outcome, new_category, new_outcome = classes
         day = occurred_at.date()
         by_action[day, source_id, action, object_type, old_category, old_outcome] -= 1
         by_action[day, source_id, action, object_type, new_category, new_outcome] += 1
-        key = actor_key(email, actor_id)
-        if key:
-            by_category[key, old_category] -= 1
-            by_category[key, new_category] += 1
+        if person_id:
+            by_category[person_id, old_category] -= 1
+            by_category[person_id, new_category] += 1
     _add(
         _Counts(_ACTIVITY_TABLE, _ACTIVITY_KEY, _nonzero(by_action)),
-        _Counts(_CATEGORY_TABLE, "actor_key, category", _nonzero(by_category)),
+        _Counts(_CATEGORY_TABLE, "person_id, category", _nonzero(by_category)),
     )
 
 
@@ -202,7 +204,7 @@ def _add_postgresql(tables: tuple[_Counts, ...], people_of: _Counts | None) -> N
                 "SELECT week, people FROM (SELECT week, sum(CASE "
                 "WHEN a.events = r.events AND r.events > 0 THEN 1 "
                 "WHEN a.events <= 0 AND r.events < 0 THEN -1 ELSE 0 END) AS people "
-                f"FROM added{n} a JOIN rows{n} r USING (week, actor_key) GROUP BY week) "
+                f"FROM added{n} a JOIN rows{n} r USING (week, person_id) GROUP BY week) "
                 "AS changed WHERE people <> 0 ORDER BY week "
                 f"{_Counts(_WEEKLY_PEOPLE_TABLE, 'week', Counter(), 'people').on_conflict()})"
             )
@@ -275,27 +277,26 @@ def rollups_rebuild() -> None:
             "FROM activity_activityevent GROUP BY 1, 2, 3, 4, 5, 6"
         )
         cursor.execute(
-            f"INSERT INTO {_ACTOR_TABLE} (day, source_id, actor_key, events) "
-            f"SELECT {day}, source_id, key, count(*) FROM ("
-            f"SELECT occurred_at, source_id, {_ACTOR_KEY_SQL} AS key FROM activity_activityevent "
-            "WHERE actor_email <> '' OR actor_id <> '') AS keyed GROUP BY 1, 2, 3"
+            f"INSERT INTO {_ACTOR_TABLE} (day, source_id, person_id, events) "
+            f"SELECT {day}, source_id, person_id, count(*) FROM activity_activityevent "
+            "WHERE person_id IS NOT NULL GROUP BY 1, 2, 3"
         )
         cursor.execute(
-            f"INSERT INTO {_WEEKLY_TABLE} (week, actor_key, events) "
-            f"SELECT {_week_sql()}, actor_key, sum(events) FROM {_ACTOR_TABLE} GROUP BY 1, 2"
+            f"INSERT INTO {_WEEKLY_TABLE} (week, person_id, events) "
+            f"SELECT {_week_sql()}, person_id, sum(events) FROM {_ACTOR_TABLE} GROUP BY 1, 2"
         )
         cursor.execute(
             f"INSERT INTO {_WEEKLY_PEOPLE_TABLE} (week, people) "
             f"SELECT week, count(*) FROM {_WEEKLY_TABLE} GROUP BY week"
         )
         cursor.execute(
-            f"INSERT INTO {_TOTAL_TABLE} (actor_key, events) "
-            f"SELECT actor_key, sum(events) FROM {_WEEKLY_TABLE} GROUP BY actor_key"
+            f"INSERT INTO {_TOTAL_TABLE} (person_id, events) "
+            f"SELECT person_id, sum(events) FROM {_WEEKLY_TABLE} GROUP BY person_id"
         )
         cursor.execute(
-            f"INSERT INTO {_CATEGORY_TABLE} (actor_key, category, events) "
-            f"SELECT {_ACTOR_KEY_SQL}, category, count(*) FROM activity_activityevent "
-            "WHERE actor_email <> '' OR actor_id <> '' GROUP BY 1, 2"
+            f"INSERT INTO {_CATEGORY_TABLE} (person_id, category, events) "
+            "SELECT person_id, category, count(*) FROM activity_activityevent "
+            "WHERE person_id IS NOT NULL GROUP BY 1, 2"
         )
         daily_download = DailyDownload._meta.db_table
         daily_downloader = DailyDownloader._meta.db_table
@@ -322,10 +323,6 @@ def rollups_rebuild() -> None:
             f"INSERT INTO {downloader_total} (user_name, downloads) "
             f"SELECT user_name, sum(downloads) FROM {weekly_downloader} GROUP BY 1"
         )
-
-
-# ``actor_key`` in SQL.
-_ACTOR_KEY_SQL = "CASE WHEN actor_email <> '' THEN actor_email ELSE 'id:' || actor_id END"
 
 
 def _utc_day_sql(column: str = "occurred_at") -> str:

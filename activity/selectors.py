@@ -10,6 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Max, Min, Q, QuerySet
 
 from activity.models import ActivityEvent
+from activity.people.selectors import persons_named
 
 
 def event_list(
@@ -69,7 +70,11 @@ def action_variants(value: str) -> list[str]:
 
 
 def person_match(value: str) -> Q:
-    """Events of the person named by an email (any case), a vendor user id or a display name."""
+    """Events of the persons named by an email (any case), a vendor user id or a name, across
+    every vendor (``activity.people``); events no person holds yet (stored before
+    ``link_people``) are matched on their own columns when no person answers to it."""
+    if persons := persons_named(value):
+        return Q(person_id__in=persons)
     value = value.strip()
     return any_match([Q(actor_email=value.lower()), Q(actor_id=value), Q(actor_name=value)])
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Sum
 
 from activity.models import DailyActivity, DailyActor, Source
+from activity.people.selectors import persons_named
 from activity.selectors import action_variants
 from dashboard import params
 
@@ -38,23 +39,23 @@ class RollupScope:
     object_type: str | None = None
     categories: tuple[str, ...] = ()
     outcomes: tuple[str, ...] = ()
-    person_key: str | None = None
+    persons: tuple[int, ...] | None = None  # the persons a person filter names
 
     @property
     def counts_facets(self) -> bool:
         """Whether the facets can come from the rollups: no person (the person rollup has no
         actions) and no partial day (a preset range of a week or more starts at the beginning
         of its first UTC day, a difference of hours that the counts may carry)."""
-        return not self.partial_days and self.person_key is None
+        return not self.partial_days and self.persons is None
 
     def days(self) -> list[tuple[date, int]]:
         """``(UTC day, at most this many matching events)`` for every day that may hold a
         match, newest first; an empty list proves that nothing matches."""
         bounds: dict[tuple[date, int], int] | None = None
         narrowed = self.actions or self.object_type or self.categories or self.outcomes
-        if narrowed or not self.person_key:
+        if narrowed or self.persons is None:
             bounds = _by_day_and_source(self._activity_rows(), "events")
-        if self.person_key:
+        if self.persons is not None:
             people = _by_day_and_source(self._person_rows(), "events")
             bounds = people if bounds is None else _least(bounds, people)
         per_day: Counter[date] = Counter()
@@ -81,9 +82,7 @@ class RollupScope:
         return rows
 
     def _person_rows(self):
-        # An email, or a vendor user id written as one (Velt ids are the customer's own).
-        keys = [self.person_key.lower(), f"id:{self.person_key}"]
-        return self._dated(DailyActor.objects.filter(actor_key__in=keys))
+        return self._dated(DailyActor.objects.filter(person_id__in=self.persons))
 
     def _dated(self, rows):
         if self.since:
@@ -99,12 +98,14 @@ class RollupScope:
 
 def activity_scope(data: dict, *, zone: ZoneInfo, now: datetime) -> RollupScope | None:
     """The rollup scope of the activity filter's cleaned ``data``; None when it filters on
-    something the rollups do not hold (free text, a person by name or vendor id)."""
+    something the rollups do not hold (free text, a person no stored person answers to)."""
     if data.get("q"):
         return None
-    person = (data.get("person") or "").strip()
-    if person and "@" not in person:
-        return None
+    persons = None
+    if person := (data.get("person") or "").strip():
+        persons = tuple(persons_named(person))
+        if not persons:
+            return None
     since, until, partial_days = _utc_days(data, zone=zone, now=now)
     return RollupScope(
         since=since,
@@ -116,7 +117,7 @@ def activity_scope(data: dict, *, zone: ZoneInfo, now: datetime) -> RollupScope 
         object_type=data.get("object_type") or None,
         categories=tuple(data.get("category") or ()),
         outcomes=tuple(data.get("outcome") or ()),
-        person_key=person or None,
+        persons=persons,
     )
 
 

@@ -8,7 +8,7 @@ from datetime import UTC
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,7 +16,13 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from activity.exports import CONTENT_TYPES, FORMATS, export_lines
-from activity.models import ActivityEvent, Source
+from activity.models import ActivityEvent, Person, Source
+from activity.people.selectors import (
+    current_person,
+    person_decisions,
+    person_identities,
+    persons_named,
+)
 from activity.selectors import known_actions
 from activity.tasks import sync_enqueue
 from dashboard import charts, params, selectors
@@ -228,28 +234,40 @@ def users(request):
 
 @viewer_required
 @vary_on_headers("HX-Request")
-def person(request, key: str):
-    if "\x00" in key:  # no stored person can hold one (the database refuses it)
-        return HttpResponseBadRequest("This person link is invalid.")
+def person(request, pk: int):
+    found = get_object_or_404(Person, pk=pk)
+    current = current_person(found)
+    if current.pk != found.pk:
+        return redirect("person", current.pk)
     try:
         cursor = _cursor(request)
     except BadCursor as error:
         return HttpResponseBadRequest(str(error))
     context = {
-        "key": key,
-        "label": selectors.person_label(key),
+        "person": current,
+        "identities": person_identities(current.pk),
         "page": keyset_page(
-            selectors.person_events(key),
+            selectors.person_events(current.pk),
             cursor=cursor,
             size=params.PAGE_SIZE,
             time_field="occurred_at",
             id_field="id",
         ),
-        "downloads": list(selectors.person_downloads(key).order_by("-downloaded_at")[:20]),
-        "by_vendor": selectors.person_by_vendor(key),
-        "by_category": selectors.person_by_category(key),
+        "downloads": list(selectors.person_downloads(current.pk).order_by("-downloaded_at")[:20]),
+        "by_vendor": selectors.person_by_vendor(current.pk),
+        "by_category": selectors.person_by_category(current.pk),
+        "decisions": person_decisions(current.pk),
     }
     return _render(request, "dashboard/person.html", context)
+
+
+@viewer_required
+def person_by_key(request, key: str):
+    """Links made before persons existed name an email or ``id:<vendor user id>``."""
+    persons = persons_named(key.removeprefix("id:")) if "\x00" not in key else []
+    if len(persons) == 1:
+        return redirect("person", persons[0])
+    raise Http404("No single person answers to this link.")
 
 
 @viewer_required

@@ -71,6 +71,11 @@ class Connector:
         return Outcome.UNKNOWN
 
     @classmethod
+    def actor_kind(cls, record: dict) -> str:
+        """What the record says of who acted (``NormalizedEvent.actor_kind``), if anything."""
+        return ""
+
+    @classmethod
     def classify(cls, action: str, record: dict) -> tuple[Category, Outcome]:
         """The event's category (the vendor's table, else the verb) and outcome."""
         return category_of(action, cls.categories), cls.outcome(action, record)

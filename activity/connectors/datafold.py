@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from activity.connectors.base import Connector
 from activity.connectors.spec import VendorSpec
+from activity.models import Person
 from activity.sync.errors import VendorDataError, VendorRequestError, VendorTimeout
 from activity.sync.http import VendorClient
 from activity.sync.records import Covered, NormalizedEvent, Page
@@ -151,6 +152,11 @@ class DatafoldConnector(Connector):
                 "or have the body passed on. Stopping without moving the mark."
             )
 
+    @classmethod
+    def actor_kind(cls, record: dict) -> str:
+        # Datafold's own staff acting in the customer's account.
+        return Person.Kind.VENDOR_SUPPORT if record.get("is_support_user") is True else ""
+
     def parse(self, record: dict) -> NormalizedEvent:
         request = " ".join(
             str(part) for part in (record.get("request_type"), record.get("url")) if part
@@ -168,6 +174,7 @@ class DatafoldConnector(Connector):
             ip_address=record.get("client_ip"),
             user_agent=record.get("user_agent"),
             raw=record,
+            actor_kind=self.actor_kind(record),
         )
 
 

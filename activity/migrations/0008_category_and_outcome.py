@@ -4,19 +4,63 @@ from django.db import migrations, models
 
 
 def classify_stored(apps, schema_editor):
-    """Every stored event starts as other / unknown (the column default, which the rollups
-    hold too); this moves each to its class in committed batches, the way
-    ``manage.py reclassify_activity`` does (an interrupted migration is finished by it)."""
-    from activity.services.vocabulary import events_reclassify
+    """Every stored event starts as other / unknown (the column default); this moves each to
+    its class in committed batches, then recounts the rollups that hold the class. Written
+    against the tables as they are at this migration, not against later code."""
+    import json
 
-    with schema_editor.connection.cursor() as cursor:
+    from django.db import transaction
+
+    from activity.connectors import CONNECTORS
+
+    connection = schema_editor.connection
+    vendor_of = dict(apps.get_model("activity", "Source").objects.values_list("pk", "vendor"))
+    last = 0
+    while True:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, source_id, action, raw FROM activity_activityevent "
+                "WHERE id > %s ORDER BY id LIMIT 5000",
+                [last],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                break
+            changes = []
+            for event_id, source_id, action, raw in rows:
+                try:
+                    record = json.loads(raw)
+                except ValueError:
+                    record = {}
+                category, outcome = CONNECTORS[vendor_of[source_id]].classify(
+                    action, record if isinstance(record, dict) else {}
+                )
+                if (category, outcome) != ("other", "unknown"):
+                    changes.append((str(category), str(outcome), event_id))
+            cursor.executemany(
+                "UPDATE activity_activityevent SET category = %s, outcome = %s WHERE id = %s",
+                changes,
+            )
+            last = rows[-1][0]
+    day = (
+        "(occurred_at AT TIME ZONE 'UTC')::date"
+        if connection.vendor == "postgresql"
+        else "date(occurred_at)"
+    )
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM activity_dailyactivity")
+        cursor.execute(
+            "INSERT INTO activity_dailyactivity "
+            "(day, source_id, action, object_type, category, outcome, events) "
+            f"SELECT {day}, source_id, action, object_type, category, outcome, count(*) "
+            "FROM activity_activityevent GROUP BY 1, 2, 3, 4, 5, 6"
+        )
         cursor.execute(
             "INSERT INTO activity_actorcategory (actor_key, category, events) "
             "SELECT CASE WHEN actor_email <> '' THEN actor_email ELSE 'id:' || actor_id END, "
-            "'other', count(*) FROM activity_activityevent "
-            "WHERE actor_email <> '' OR actor_id <> '' GROUP BY 1"
+            "category, count(*) FROM activity_activityevent "
+            "WHERE actor_email <> '' OR actor_id <> '' GROUP BY 1, 2"
         )
-    events_reclassify()
 
 
 class Migration(migrations.Migration):

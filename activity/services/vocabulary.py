@@ -19,8 +19,7 @@ _FIELDS = (
     "occurred_at",
     "action",
     "object_type",
-    "actor_email",
-    "actor_id",
+    "person_id",
     "category",
     "outcome",
     "raw",
@@ -66,7 +65,7 @@ def events_reclassify(
 
 
 def _reclassified(rows: list[tuple], vendor_of: dict[int, str]) -> list[tuple]:
-    """``(id, source_id, occurred_at, action, object_type, actor_email, actor_id, old
+    """``(id, source_id, occurred_at, action, object_type, person_id, old
     category, old outcome, new category, new outcome)`` for the rows whose class changes."""
     moved = []
     for *columns, old_cat, old_out, raw in rows:

@@ -36,6 +36,9 @@ class NormalizedEvent:
     download: DownloadFacts | None = None
     category: str = "other"  # activity.vocabulary.Category, set from the vendor's table
     outcome: str = "unknown"  # activity.vocabulary.Outcome, from what the record says
+    # What the record says of who acted (activity.models.Person.Kind), when it says it:
+    # a vendor's support staff, say. Empty: a person, unless they have no id nor email.
+    actor_kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, EventRevision, Source, UserActivitySnapshot
+from activity.people.linking import identity_key, page_persons
 from activity.rollups import COUNTED_COLUMNS, download_rollups_add, rollups_add
 from activity.sync.records import NormalizedEvent
 from activity.sync.values import text
@@ -33,6 +34,7 @@ EVENT_COLUMNS = (
     "ingested_at",
     "category",
     "outcome",
+    "person_id",
 )
 DOWNLOAD_COLUMNS = (
     "event_id",
@@ -70,6 +72,7 @@ def external_key(value: str) -> str:
 
 
 def event_row(source_id: int, event: NormalizedEvent, now: datetime) -> tuple:
+    """The event's columns, all but the person (``EVENT_COLUMNS`` without the last)."""
     return (
         source_id,
         external_key(text(event.external_id, 10_000)),
@@ -113,6 +116,12 @@ def events_save(*, source: Source, events: Sequence[NormalizedEvent]) -> tuple[i
     for event in events:
         row = event_row(source.pk, event, now)
         unique.setdefault(row[1], (row, event))
+    persons = page_persons(
+        source.pk,
+        ((row[3], row[5], row[4], event.actor_kind, row[2]) for row, event in unique.values()),
+    )
+    for key, (row, event) in unique.items():
+        unique[key] = ((*row, persons[identity_key(row[3], row[5])]), event)
     rows = [row for row, _ in unique.values()]
     if connection.vendor == "postgresql":
         inserted, stale = _insert_postgresql(rows)
@@ -180,8 +189,8 @@ def _replace_changed(source: Source, stale: list[tuple], unique: dict, now: date
 
 def _rollup_row(row: tuple) -> tuple:
     """What the rollups count of an event row (``rollups_add``): source, time, action, object
-    type, category, outcome, email, actor id."""
-    return row[0], row[2], row[6], row[7], row[15], row[16], row[5], row[3]
+    type, category, outcome, person."""
+    return row[0], row[2], row[6], row[7], row[15], row[16], row[17]
 
 
 def _download_rollup_rows(source: Source, downloads: list[tuple[int, NormalizedEvent]]):

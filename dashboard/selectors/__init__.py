@@ -23,10 +23,10 @@ from dashboard.selectors.downloads import (
 )
 from dashboard.selectors.people import (
     person_by_category,
+    person_by_day,
     person_by_vendor,
     person_downloads,
     person_events,
-    person_label,
 )
 from dashboard.selectors.sources import SourceHealth, source_health, unmapped_actions
 from dashboard.selectors.users import (
@@ -59,10 +59,10 @@ __all__ = [
     "lightdash_snapshots",
     "newest_event_time",
     "person_by_category",
+    "person_by_day",
     "person_by_vendor",
     "person_downloads",
     "person_events",
-    "person_label",
     "search_is_countable",
     "source_health",
     "text_match",

@@ -225,7 +225,7 @@ def event_days(scope: RollupScope, *, today: date) -> DayCounts:
             (since + timedelta(days=n), counts.get(since + timedelta(days=n), 0))
             for n in range((until - since).days + 1)
         ],
-        upper_bound=bool(scope.person_key and narrowed),
+        upper_bound=bool(scope.persons is not None and narrowed),
         cut=cut,
     )
 

@@ -1,59 +1,57 @@
-"""Reads for a person's page: their events, downloads and totals."""
+"""Reads for a person's page: their timeline across vendors, downloads and totals."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import Q, QuerySet, Sum
 
-from activity.models import ActivityEvent, ActorCategory, DailyActor, Download
+from activity.models import ActivityEvent, ActorCategory, DailyActor, Download, Identity, Vendor
 from dashboard.selectors.activity import event_list
 from dashboard.selectors.downloads import download_list
 
 
-def person_events(key: str) -> QuerySet[ActivityEvent]:
-    return event_list().filter(_person_match(key))
+def person_events(person_id: int) -> QuerySet[ActivityEvent]:
+    """The person's events in every source (the (person, time) index, newest first)."""
+    return event_list().filter(person_id=person_id)
 
 
-def _person_match(key: str) -> Q:
-    return Q(actor_id=key[3:]) if key.startswith("id:") else Q(actor_email=key.lower())
+def person_downloads(person_id: int) -> QuerySet[Download]:
+    """Downloads by the person's Lightdash identities, by each one's own user id (Lightdash's
+    download rows carry a user UUID and names, never an email)."""
+    lightdash = Identity.objects.filter(
+        person_id=person_id, source__vendor=Vendor.LIGHTDASH, key__startswith="id:"
+    ).values_list("source_id", "vendor_user_id")
+    match = Q()
+    for source_id, user_uuid in lightdash:
+        match |= Q(source_id=source_id, user_uuid=user_uuid)
+    if not match:
+        return download_list().none()
+    return download_list().filter(match)
 
 
-def person_downloads(key: str) -> QuerySet[Download]:
-    """Downloads by the person's own Lightdash id. Lightdash's download rows carry a user UUID
-    and names, never an email: a person known by email has none to show here (reading every
-    download to join it to its event found none either, in seconds)."""
-    if key.startswith("id:"):
-        return download_list().filter(user_uuid=key[3:])
-    return download_list().none()
-
-
-def person_by_vendor(key: str) -> list[tuple[str, int]]:
+def person_by_vendor(person_id: int) -> list[tuple[str, int]]:
     return list(
-        DailyActor.objects.filter(actor_key=_rollup_key(key))
+        DailyActor.objects.filter(person_id=person_id)
         .values_list("source__vendor")
         .annotate(events=Sum("events"))
         .order_by("-events")
     )
 
 
-def person_by_category(key: str) -> list[tuple[str, int]]:
+def person_by_day(person_id: int, *, since: date) -> list[tuple[date, str, int]]:
+    """``(UTC day, vendor, events)`` since ``since``."""
     return list(
-        ActorCategory.objects.filter(actor_key=_rollup_key(key))
+        DailyActor.objects.filter(person_id=person_id, day__gte=since)
+        .values_list("day", "source__vendor")
+        .annotate(events=Sum("events"))
+        .order_by("day", "source__vendor")
+    )
+
+
+def person_by_category(person_id: int) -> list[tuple[str, int]]:
+    return list(
+        ActorCategory.objects.filter(person_id=person_id)
         .order_by("-events", "category")
         .values_list("category", "events")
     )
-
-
-def _rollup_key(key: str) -> str:
-    return key if key.startswith("id:") else key.lower()
-
-
-def person_label(key: str) -> str:
-    event = (
-        ActivityEvent.objects.filter(_person_match(key))
-        .order_by("-occurred_at")
-        .only("actor_name")
-        .first()
-    )
-    if event and event.actor_name:
-        return event.actor_name
-    return key.removeprefix("id:")

@@ -13,6 +13,7 @@ from activity.models import (
     ActorTotal,
     DailyActivity,
     DailyActor,
+    Person,
     Source,
     UserActivitySnapshot,
     WeeklyActor,
@@ -96,22 +97,35 @@ def weekly_active_people(*, since: date) -> list[tuple[date, int]]:
     )
 
 
-def top_people(*, since: date, limit: int = 10) -> list[tuple[str, int]]:
-    """The most active people since ``since``, without summing everyone's period: whole
-    weeks from the weekly rollup, the days before the first Monday from the daily one."""
-    totals = ActorTotal.objects.order_by("-events", "actor_key").values_list("actor_key", "events")
-    return threshold_top(totals, lambda keys: _period_events(since=since, keys=keys), limit=limit)
+def top_people(*, since: date, limit: int = 10) -> list[tuple[Person, int]]:
+    """The most active persons since ``since``, without summing everyone's period: whole
+    weeks from the weekly rollup, the days before the first Monday from the daily one.
+    Anonymous users (embedded viewers, no id) are nobody in particular and not listed."""
+    totals = (
+        ActorTotal.objects.exclude(person__kind=Person.Kind.ANONYMOUS)
+        .order_by("-events", "person_id")
+        .values_list("person_id", "events")
+    )
+    top = threshold_top(totals, lambda keys: _period_events(since=since, keys=keys), limit=limit)
+    persons = Person.objects.in_bulk([person_id for person_id, _ in top])
+    return [(persons[person_id], events) for person_id, events in top]
 
 
-def _period_events(*, since: date, keys: list[str] | None) -> Counter[str]:
+def _period_events(*, since: date, keys: list[int] | None) -> Counter[int]:
     first_full = first_monday(since)
-    counted: Counter[str] = Counter()
+    counted: Counter[int] = Counter()
     weekly = WeeklyActor.objects.filter(week__gte=first_full)
     daily = DailyActor.objects.filter(day__gte=since, day__lt=first_full)
     if keys is not None:
-        weekly, daily = weekly.filter(actor_key__in=keys), daily.filter(actor_key__in=keys)
+        weekly, daily = weekly.filter(person_id__in=keys), daily.filter(person_id__in=keys)
+    else:
+        anonymous = Person.objects.filter(kind=Person.Kind.ANONYMOUS).values("id")
+        weekly, daily = (
+            weekly.exclude(person_id__in=anonymous),
+            daily.exclude(person_id__in=anonymous),
+        )
     for rows in (weekly, daily):
-        for key, events in rows.values_list("actor_key").annotate(n=Sum("events")).order_by():
+        for key, events in rows.values_list("person_id").annotate(n=Sum("events")).order_by():
             counted[key] += events
     return counted
 

@@ -229,8 +229,8 @@ def rollup_rows():
         model: sorted(model.objects.values_list(*fields))
         for model, fields in (
             (DailyActivity, ("day", "source_id", "action", "events")),
-            (DailyActor, ("day", "source_id", "actor_key", "events")),
-            (WeeklyActor, ("week", "actor_key", "events")),
+            (DailyActor, ("day", "source_id", "person_id", "events")),
+            (WeeklyActor, ("week", "person_id", "events")),
         )
     }
 

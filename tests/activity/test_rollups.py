@@ -5,7 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import Sum
 
-from activity.models import ActorTotal, DailyActivity, DailyActor, WeeklyActor, WeeklyPeople
+from activity.models import (
+    ActorTotal,
+    DailyActivity,
+    DailyActor,
+    Person,
+    WeeklyActor,
+    WeeklyPeople,
+)
 from activity.rollups import rollups_rebuild
 from activity.services.retention import events_purge
 from activity.sync.records import NormalizedEvent
@@ -32,10 +39,10 @@ def events(n: int, start: datetime = DAY) -> list[NormalizedEvent]:
 
 def snapshot():
     activity = sorted(DailyActivity.objects.values_list("day", "action", "object_type", "events"))
-    actors = sorted(DailyActor.objects.values_list("day", "actor_key", "events"))
-    weeks = sorted(WeeklyActor.objects.values_list("week", "actor_key", "events"))
+    actors = sorted(DailyActor.objects.values_list("day", "person_id", "events"))
+    weeks = sorted(WeeklyActor.objects.values_list("week", "person_id", "events"))
     people = sorted(WeeklyPeople.objects.values_list("week", "people"))
-    totals = sorted(ActorTotal.objects.values_list("actor_key", "events"))
+    totals = sorted(ActorTotal.objects.values_list("person_id", "events"))
     return activity, actors, weeks, people, totals
 
 
@@ -45,7 +52,8 @@ def test_rollups_count_only_new_events_and_match_a_full_recount(make_source):
     assert events_upsert(source=source, events=events(9)) == 3  # 6 already known
     incremental = snapshot()
     assert DailyActivity.objects.aggregate(total=Sum("events"))["total"] == 9
-    assert "ada@example.com" in {key for _, key, _ in incremental[1]}
+    ada = Person.objects.get(primary_email="ada@example.com")
+    assert ada.pk in {person_id for _, person_id, _ in incremental[1]}
     rollups_rebuild()
     assert snapshot() == incremental
 
@@ -66,11 +74,11 @@ def test_the_weekly_rollup_starts_weeks_on_monday(make_source):
     events_upsert(source=source, events=events(9))
     weeks = dict(
         ((week, key), n)
-        for week, key, n in WeeklyActor.objects.values_list("week", "actor_key", "events")
+        for week, key, n in WeeklyActor.objects.values_list("week", "person_id", "events")
     )
     assert set(week.isoformat() for week, _ in weeks) == {"2026-10-26", "2026-11-02"}
     assert sum(weeks.values()) == 9
     rollups_rebuild()
-    assert sorted(WeeklyActor.objects.values_list("week", "actor_key", "events")) == sorted(
+    assert sorted(WeeklyActor.objects.values_list("week", "person_id", "events")) == sorted(
         (week, key, n) for (week, key), n in weeks.items()
     )

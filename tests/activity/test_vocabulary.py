@@ -156,7 +156,7 @@ def _store(source, n: int) -> None:
 def _rollups():
     return (
         sorted(DailyActivity.objects.values_list("day", "action", "category", "outcome", "events")),
-        sorted(ActorCategory.objects.values_list("actor_key", "category", "events")),
+        sorted(ActorCategory.objects.values_list("person_id", "category", "events")),
     )
 
 

@@ -227,11 +227,11 @@ def test_charts_tell_the_truth_about_partial_and_empty_periods(viewer, data):
 
 
 def test_a_person_page_joins_their_events_across_vendors(viewer, data):
-    response = viewer.get(reverse("person", args=["person2@example.com"]))
+    response = viewer.get(reverse("person_by_key", args=["person2@example.com"]), follow=True)
     assert response.status_code == 200
     vendors = {row.source.vendor for row in response.context["page"].rows}
     assert vendors == {"datafold", "domo", "velt"}
-    lightdash_user = viewer.get(reverse("person", args=["id:user-2"]))
+    lightdash_user = viewer.get(reverse("person_by_key", args=["id:user-2"]), follow=True)
     assert lightdash_user.context["downloads"]
 
 

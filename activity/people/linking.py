@@ -1,0 +1,233 @@
+"""Identities as events and directories name them, linked to persons, strongest evidence
+first: the same email in any two sources; a vendor directory's user id to email. A name
+alone never links (see ``selectors.merge_suggestions``); staff decisions are pinned."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+
+from activity.models import ActivityEvent, Identity, Person
+from activity.rollups import person_rollups_add
+
+Kind = Person.Kind
+Rule = Identity.Rule
+_IDENTITY_TABLE = Identity._meta.db_table
+_CHUNK = 200
+# Kinds that are never linked by email to a person of another kind: a vendor's support
+# staff is not the customer whose address they happen to share, an embed viewer is nobody.
+_SEPARATE_KINDS = (Kind.VENDOR_SUPPORT, Kind.ANONYMOUS)
+
+
+def identity_key(actor_id: str, email: str) -> str:
+    """How a source names an identity: its vendor user id, else its email, else nothing."""
+    if actor_id:
+        return f"id:{actor_id}"
+    if email:
+        return f"email:{email}"
+    return Identity.ANONYMOUS_KEY
+
+
+def identity_events(identity: Identity) -> Q:
+    """The identity's events, from the event columns its key was made of."""
+    match = Q(source_id=identity.source_id)
+    if identity.key.startswith("id:"):
+        return match & Q(actor_id=identity.key[3:])
+    if identity.key.startswith("email:"):
+        return match & Q(actor_id="", actor_email=identity.key[6:])
+    return match & Q(actor_id="", actor_email="")
+
+
+@dataclass(slots=True)
+class _Seen:
+    vendor_user_id: str
+    email: str
+    name: str
+    kind: str
+    first: datetime
+    last: datetime
+
+
+def page_persons(
+    source_id: int, actors: Iterable[tuple[str, str, str, str, datetime]]
+) -> dict[str, int]:
+    """The person of each identity among a page's ``(actor_id, email, name, kind hint,
+    occurred_at)``: records the identities (first and last seen, name) and links the new
+    ones. Call inside the page's transaction."""
+    seen: dict[str, _Seen] = {}
+    for actor_id, email, name, kind, occurred_at in actors:
+        key = identity_key(actor_id, email)
+        known = seen.get(key)
+        if known is None:
+            kind = Kind.ANONYMOUS if key == Identity.ANONYMOUS_KEY else kind or Kind.HUMAN
+            seen[key] = _Seen(actor_id, email, name, kind, occurred_at, occurred_at)
+            continue
+        known.first, known.last = min(known.first, occurred_at), max(known.last, occurred_at)
+        known.name = name or known.name
+        known.email = known.email or email
+    if not seen:
+        return {}
+    returned = _identities_upsert(source_id, seen)
+    unlinked = [identity_id for identity_id, _, person_id, _ in returned if person_id is None]
+    linked = identities_link(unlinked) if unlinked else {}
+    return {key: person_id or linked[identity_id] for identity_id, key, person_id, _ in returned}
+
+
+def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
+    """Insert or refresh the identities; ``(id, key, person_id, kind)`` of each."""
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        (
+            source_id,
+            key,
+            one.vendor_user_id,
+            one.email,
+            one.name[:255],
+            Person.Status.UNKNOWN,
+            one.kind,
+            Rule.OWN,
+            False,
+            adapt(one.first),
+            adapt(one.last),
+        )
+        for key, one in sorted(seen.items())  # one lock order for concurrent syncs
+    ]
+    table = _IDENTITY_TABLE
+    statement = (
+        f"INSERT INTO {table} (source_id, key, vendor_user_id, email, name, status, kind, "
+        "rule, pinned, first_seen_at, last_seen_at) VALUES {values} "
+        "ON CONFLICT (source_id, key) DO UPDATE SET "
+        f"first_seen_at = CASE WHEN {table}.first_seen_at IS NULL "
+        f"OR excluded.first_seen_at < {table}.first_seen_at "
+        f"THEN excluded.first_seen_at ELSE {table}.first_seen_at END, "
+        f"last_seen_at = CASE WHEN {table}.last_seen_at IS NULL "
+        f"OR excluded.last_seen_at > {table}.last_seen_at "
+        f"THEN excluded.last_seen_at ELSE {table}.last_seen_at END, "
+        f"name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE {table}.name END, "
+        f"email = CASE WHEN {table}.email = '' THEN excluded.email ELSE {table}.email END "
+        "RETURNING id, key, person_id, kind"
+    )
+    placeholders = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+    returned: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            cursor.execute(
+                statement.format(values=", ".join([placeholders] * len(chunk))),
+                [value for row in chunk for value in row],
+            )
+            returned += cursor.fetchall()
+    return returned
+
+
+def identities_link(identity_ids: list[int], *, rule: str = Rule.EMAIL) -> dict[int, int]:
+    """Link identities that have no person yet: to the person of the same email (``rule``
+    says where the email came from), else to a new person of their own. Returns each
+    identity's person id."""
+    _serialize_linking()
+    identities = list(Identity.objects.filter(id__in=identity_ids, person__isnull=True))
+    emails = {identity.email for identity in identities if identity.email}
+    by_email = persons_by_email(emails)
+    linked: dict[int, int] = {}
+    for identity in sorted(identities, key=lambda one: one.id):
+        person_id = by_email.get((identity.email, _email_class(identity.kind)))
+        if identity.email and person_id:
+            identity.person_id, identity.rule = person_id, rule
+        else:
+            person = Person.objects.create(
+                display_name=identity.name or identity.email or identity.vendor_user_id,
+                primary_email=identity.email,
+                kind=identity.kind,
+                status=identity.status,
+            )
+            identity.person_id, identity.rule = person.pk, Rule.OWN
+            if identity.email and identity.kind != Kind.ANONYMOUS:
+                by_email[identity.email, _email_class(identity.kind)] = person.pk
+        linked[identity.pk] = identity.person_id
+    Identity.objects.bulk_update(identities, ["person", "rule"])
+    return linked
+
+
+def _email_class(kind: str) -> str:
+    return kind if kind in _SEPARATE_KINDS else Kind.HUMAN
+
+
+def persons_by_email(emails: set[str]) -> dict[tuple[str, str], int]:
+    """``(email, kind class) -> person id`` for the persons an email already belongs to (the
+    oldest, if staff have split one address over several)."""
+    if not emails:
+        return {}
+    found: dict[tuple[str, str], int] = {}
+    linked = (
+        Identity.objects.filter(
+            email__in=emails, person__isnull=False, person__merged_into__isnull=True
+        )
+        .order_by("-person_id")
+        .values_list("email", "kind", "person_id")
+    )
+    for email, kind, person_id in linked:
+        if kind != Kind.ANONYMOUS:
+            found[email, _email_class(kind)] = person_id
+    return found
+
+
+def _serialize_linking() -> None:
+    """Two syncs linking the same new address at once must not make two persons of it: on
+    PostgreSQL the linking step holds a transaction lock (rare: new identities only)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('activity.people.linking'))")
+
+
+def identity_move(identity: Identity, person_id: int, *, rule: str, pinned: bool) -> int:
+    """Move an identity and its events to another person, the people rollups with them.
+    Returns how many events moved. Call inside a transaction."""
+    old = identity.person_id
+    moved = 0
+    if old and old != person_id:
+        events = ActivityEvent.objects.filter(identity_events(identity), person_id=old)
+        by_day: Counter = Counter()
+        by_category: Counter = Counter()
+        counts = (
+            events.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
+            .values_list("day", "source_id", "category")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for day, source_id, category, n in counts:
+            by_day[day, source_id, old] -= n
+            by_day[day, source_id, person_id] += n
+            by_category[old, category] -= n
+            by_category[person_id, category] += n
+        person_rollups_add(by_day, by_category)
+        moved = events.update(person_id=person_id)
+    identity.person_id, identity.rule, identity.pinned = person_id, rule, pinned
+    identity.save(update_fields=["person", "rule", "pinned"])
+    return moved
+
+
+def persons_refresh(person_ids: Iterable[int]) -> None:
+    """A person's status from their identities' (active anywhere is active; deactivated
+    where every directory that lists them says so), and a name or email where it has none."""
+    for person in Person.objects.filter(id__in=set(person_ids)):
+        identities = list(person.identities.all())
+        statuses = {identity.status for identity in identities} - {Person.Status.UNKNOWN}
+        if Person.Status.ACTIVE in statuses:
+            person.status = Person.Status.ACTIVE
+        elif statuses:
+            person.status = Person.Status.DEACTIVATED
+        else:
+            person.status = Person.Status.UNKNOWN
+        emails = [identity.email for identity in identities if identity.email]
+        names = [identity.name for identity in identities if identity.name]
+        if not person.primary_email and emails:
+            person.primary_email = emails[0]
+        if (not person.display_name or person.display_name in emails) and names:
+            person.display_name = names[0]
+        person.save(update_fields=["status", "primary_email", "display_name"])
