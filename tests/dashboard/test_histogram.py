@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from activity.models import Person
 from dashboard import selectors
 from dashboard.rollup_scope import RollupScope
 from tests.dashboard.conftest import NOW
@@ -40,7 +41,8 @@ def test_a_long_range_shows_its_last_year_and_says_so(data):
 
 
 def test_a_person_with_an_action_is_counted_as_at_most(data):
-    scope = RollupScope(person_key="person1@example.com", actions=("view",))
+    person = Person.objects.get(primary_email="person1@example.com")
+    scope = RollupScope(persons=(person.pk,), actions=("view",))
     assert selectors.event_days(scope, today=TODAY).upper_bound
 
 

@@ -79,5 +79,6 @@ def test_the_lists_pages_leave_the_open_event_behind(viewer, data):
 def test_every_list_shares_one_pager(viewer, data):
     downloads = viewer.get(reverse("downloads")).content.decode()
     assert 'rel="next"' in downloads and "Page 1 of" in downloads
-    person = viewer.get(reverse("person", args=["person1@example.com"])).content.decode()
+    person = viewer.get(reverse("person_by_key", args=["person1@example.com"]), follow=True)
+    person = person.content.decode()
     assert '<nav class="pager" aria-label="Pages">' in person

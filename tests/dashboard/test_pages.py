@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from activity.models import ActivityEvent, Source, UserActivitySnapshot
+from activity.models import ActivityEvent, Identity, Source, UserActivitySnapshot
 from activity.rollups import rollups_rebuild
 from dashboard.cursors import Cursor
 from tests.dashboard.conftest import HOSTILE, NOW, make_events
@@ -231,7 +231,8 @@ def test_a_person_page_joins_their_events_across_vendors(viewer, data):
     assert response.status_code == 200
     vendors = {row.source.vendor for row in response.context["page"].rows}
     assert vendors == {"datafold", "domo", "velt"}
-    lightdash_user = viewer.get(reverse("person_by_key", args=["id:user-2"]), follow=True)
+    lightdash = Identity.objects.get(source=data["lightdash"], vendor_user_id="user-2")
+    lightdash_user = viewer.get(reverse("person", args=[lightdash.person_id]))
     assert lightdash_user.context["downloads"]
 
 

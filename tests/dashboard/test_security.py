@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from activity.models import ActivityEvent, Source, SyncRun
+from activity.models import ActivityEvent, Person, Source, SyncRun
 from activity.sync.engine import sync_source
 from dashboard import params
 from tests.dashboard.conftest import make_data
@@ -45,7 +45,8 @@ def dashboard_get_urls(world) -> list[str]:
         reverse("activity_detail", args=[event.pk]),
         reverse("downloads"),
         reverse("users"),
-        reverse("person", args=[event.actor_email]),
+        reverse("person", args=[event.person_id]),
+        reverse("person_by_key", args=[event.actor_email]),
         reverse("sources"),
     ]
 
@@ -127,7 +128,7 @@ def test_a_user_without_permission_is_refused_everywhere(world, nobody):
 
 def test_a_viewer_reads_the_dashboard_but_neither_manages_nor_enters_the_admin(world, viewer):
     for url in dashboard_get_urls(world):
-        assert viewer.get(url).status_code == 200, url
+        assert viewer.get(url, follow=True).status_code == 200, url
     for url in admin_get_urls():
         response = viewer.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"], url
@@ -326,7 +327,7 @@ def fuzzed_url(name: str, key: str) -> str:
     if name.startswith("activity_export_"):
         return reverse("activity_export", args=[name.rsplit("_", 1)[1]])
     if name == "person":
-        return reverse("person", args=[key])
+        return reverse("person", args=[Person.objects.order_by("id").first().pk])
     return reverse(name)
 
 
@@ -351,6 +352,19 @@ def test_any_filter_or_cursor_value_is_a_200_or_a_400(data, name):
         assert response.status_code in (200, 400), (query, key, response.status_code)
 
     check()
+
+
+def test_any_old_person_link_redirects_or_is_not_found(data, viewer):
+    @FUZZ
+    @given(key=TEXT.filter(lambda text: text.strip("/") != "" and "/" not in text))
+    def check(key):
+        response = viewer.get(reverse("person_by_key", args=[key]))
+        assert response.status_code in (302, 404), (key, response.status_code)
+
+    check()
+    found = viewer.get(reverse("person_by_key", args=["PERSON1@example.com"]))
+    person = Person.objects.get(primary_email="person1@example.com")
+    assert found.status_code == 302 and found.url == reverse("person", args=[person.pk])
 
 
 def test_fuzzing_reaches_real_results(data, viewer):

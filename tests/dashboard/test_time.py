@@ -36,7 +36,7 @@ def pages(data) -> list[str]:
         reverse("activity_detail", args=[event.pk]),
         reverse("downloads"),
         reverse("users"),
-        reverse("person", args=["person1@example.com"]),
+        reverse("person_by_key", args=["person1@example.com"]),
         reverse("sources"),
     ]
 
@@ -44,7 +44,7 @@ def pages(data) -> list[str]:
 def test_every_time_on_every_page_carries_the_viewers_zone(viewer, data):
     viewer.cookies["tz"] = PARIS
     for url in pages(data):
-        body = viewer.get(url).content.decode()
+        body = viewer.get(url, follow=True).content.decode()
         times = re.findall(r"<time [^>]*>.*?</time>", body)
         assert times, url
         assert all('<span class="zone">Europe/Paris</span>' in t for t in times), url

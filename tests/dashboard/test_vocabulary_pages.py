@@ -97,9 +97,9 @@ def test_export_activity_takes_categories_and_outcomes(data):
 
 
 def test_the_person_page_and_the_charts_show_categories(viewer, data):
-    person = viewer.get(reverse("person", args=["person3@example.com"]))
+    person = viewer.get(reverse("person_by_key", args=["person3@example.com"]), follow=True)
     assert dict(person.context["by_category"]) == dict(
-        ActivityEvent.objects.filter(actor_email="person3@example.com")
+        ActivityEvent.objects.filter(person=person.context["person"])
         .values_list("category")
         .annotate(n=Count("id"))
     )
