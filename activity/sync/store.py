@@ -79,7 +79,7 @@ def event_row(source_id: int, event: NormalizedEvent, now: datetime) -> tuple:
         event.occurred_at,
         text(event.actor_id, 255),
         text(event.actor_name, 255),
-        text(event.actor_email, 254).lower(),
+        text(event.actor_email, 254).strip().lower(),
         text(event.action, 255),
         text(event.object_type, 255),
         text(event.object_id, 255),
