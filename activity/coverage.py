@@ -123,6 +123,7 @@ class Gap:
     stream: str
     start: datetime
     stop: datetime
+    fetchable: bool  # the vendor still holds all of it
     lost_at: datetime  # when its first hour falls past the vendor's retention
     before_first_read: bool  # older than anything read of the stream (its history)
 
@@ -130,17 +131,13 @@ class Gap:
     def hours(self) -> int:
         return int((self.stop - self.start) / HOUR)
 
-    def fetchable(self, now: datetime) -> bool:
-        """Whether the vendor still holds all of it."""
-        return self.lost_at > now
-
-    def as_dict(self, now: datetime) -> dict:
+    def as_dict(self) -> dict:
         return {
             "stream": self.stream,
             "start": self.start.isoformat(),
             "stop": self.stop.isoformat(),
             "hours": self.hours,
-            "fetchable": self.fetchable(now),
+            "fetchable": self.fetchable,
             "lost_at": self.lost_at.isoformat(),
             "before_first_read": self.before_first_read,
         }
@@ -239,8 +236,12 @@ def _split(
     leading: bool,
 ) -> list[Gap]:
     edge = min(max(ceil_hour(horizon), start), stop)  # an hour the horizon cuts is lost
-    parts = [(start, edge), (edge, stop)]
-    return [Gap(stream, low, high, low + retention, leading) for low, high in parts if low < high]
+    parts = [(start, edge, False), (edge, stop, True)]
+    return [
+        Gap(stream, low, high, fetchable, low + retention, leading)
+        for low, high, fetchable in parts
+        if low < high
+    ]
 
 
 def unread_since(hours: StreamHours) -> datetime | None:
