@@ -3,6 +3,7 @@ retention horizon."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -140,3 +141,17 @@ def test_a_reread_is_refused_when_reversed_future_too_long_or_past_retention(
     now = datetime.now(UTC)
     with pytest.raises(RereadRefused, match=reason):
         reread_check(source=source, start=now + start, stop=now + stop, now=now)
+
+
+def test_the_coverage_command_appends_the_retention_to_each_day(source):
+    from io import StringIO
+
+    now = datetime.now(UTC)
+    read(source, now - timedelta(days=93), now - timedelta(days=1))
+    out = StringIO()
+    since = (now - timedelta(days=95)).date().isoformat()
+    call_command("coverage", "df", "--since", since, "--format", "json", stdout=out)
+    days = json.loads(out.getvalue())
+    assert list(days[0])[-2:] == ["retention_days", "past_retention"]
+    assert days[0]["retention_days"] == 90
+    assert days[0]["past_retention"] and not days[-1]["past_retention"]
