@@ -55,13 +55,7 @@ class DayColumn:
     segments: list[Segment]
     beyond: bool  # the whole day is past the retention horizon
     horizon: bool  # the retention horizon falls in this day
-
-    @property
-    def month(self) -> str:
-        """The month's name on its first day (with the year in January)."""
-        if self.day.day != 1:
-            return ""
-        return self.day.strftime("%b %Y" if self.day.month == 1 else "%b")
+    month: str  # the month's name on its first day (and on the calendar's first, early on)
 
 
 @dataclass(frozen=True)
@@ -143,15 +137,23 @@ def _columns(
             segments.append(Segment(state, hour, length, beyond))
             hour += length
         midnight = hours.hour(first)
+        day = first_day + timedelta(days=offset)
         columns.append(
             DayColumn(
-                day=first_day + timedelta(days=offset),
+                day=day,
+                month=_month_label(day, first=offset == 0),
                 segments=segments,
                 beyond=midnight + 23 * HOUR < horizon,
                 horizon=midnight <= horizon < midnight + 24 * HOUR,
             )
         )
     return columns
+
+
+def _month_label(day: date, *, first: bool) -> str:
+    if day.day == 1 or (first and day.day <= 20):
+        return day.strftime("%b %Y" if day.month == 1 or first else "%b")
+    return ""
 
 
 def _counts(hours: StreamHours, horizon: datetime) -> dict[str, int]:

@@ -9,7 +9,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from activity.connectors import CONNECTORS
-from activity.coverage import Gap
+from activity.coverage import Gap, retention_days
 from activity.models import ActivityEvent, DailyActivity, Source, SyncRun
 from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
@@ -28,6 +28,7 @@ class SourceHealth:
     lease_live: bool
     task: TaskState
     at_risk: list[Gap]  # gaps about to fall past the vendor's retention
+    retention_days: int  # how long the vendor keeps the source's logs
 
     @property
     def lag(self) -> timedelta | None:
@@ -59,6 +60,7 @@ def source_health() -> list[SourceHealth]:
                 unmapped_actions=unmapped_actions(source),
                 task=sync_task_state(source),
                 at_risk=gaps_at_risk(source=source, now=now),
+                retention_days=retention_days(source),
             )
         )
     return result

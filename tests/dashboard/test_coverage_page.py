@@ -60,7 +60,7 @@ def test_the_coverage_page_draws_each_stream_and_lists_its_gaps(viewer, holed):
     html = viewer.get(coverage_url(holed)).content.decode()
     assert "Stream <code>logs</code>" in html
     assert html.count('class="day') == 365
-    assert 'class="seg records h24"' in html and 'class="seg empty h24"' in html
+    assert 'class="seg s-records h24"' in html and 'class="seg s-empty h24"' in html
     assert "read, with records" in html and "never read" in html  # legend and titles
     assert "retention horizon" in html and "90 days" in html
     hole, history = re.findall(r'<tr class="fetchable">.*?</tr>', html, re.S)
