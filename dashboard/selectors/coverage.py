@@ -168,7 +168,8 @@ def gaps_at_risk(*, source: Source, now: datetime, within: int = WARN_DAYS) -> l
     ``within`` days, newest first: one ledger query over those days only."""
     horizon = retention_horizon(source, now)
     retention = timedelta(days=retention_days(source))
-    # A gap that starts in the window may go on after it: read a day more to see its end.
+    # A day more than the warning's days, so that a gap starting near their end is seen as a
+    # gap (read on both sides) when it is short; a longer one is named up to there.
     stop = min(now, horizon + timedelta(days=within + 1))
     at_risk = []
     for hours in stream_hours(source=source, start=horizon, stop=stop):
