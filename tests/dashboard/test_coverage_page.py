@@ -207,3 +207,32 @@ def _time(source: Source, record: dict):
     from activity.connectors import CONNECTORS
 
     return CONNECTORS[source.vendor](source).parse(record).occurred_at
+
+
+def test_a_reread_that_finds_a_sync_running_is_queued_again_a_minute_later(datafold, monkeypatch):
+    from django_tasks_db.models import DBTaskResult
+
+    from activity import rereads
+
+    def skipped(source, **options):
+        return SyncRun.objects.create(source=source, status=SyncRun.Status.SKIPPED, **options)
+
+    monkeypatch.setattr(rereads, "sync_source", skipped)
+    now = timezone.now()
+    since, until = (now - 5 * H).isoformat(), (now - 4 * H).isoformat()
+    result = rereads.reread_task.call(source_id=datafold.pk, since=since, until=until)
+    assert result["status"] == SyncRun.Status.SKIPPED
+    (again,) = DBTaskResult.objects.all()
+    assert again.args_kwargs["kwargs"] == {
+        "source_id": datafold.pk,
+        "since": since,
+        "until": until,
+        "attempt": 2,
+    }
+    assert again.run_after >= now + rereads.RETRY_AFTER
+    DBTaskResult.objects.all().delete()
+    last = rereads.reread_task.call(
+        source_id=datafold.pk, since=since, until=until, attempt=rereads.MAX_ATTEMPTS
+    )
+    assert last["status"] == SyncRun.Status.SKIPPED
+    assert not DBTaskResult.objects.exists()  # it gives up after the last attempt
