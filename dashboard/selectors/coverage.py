@@ -76,6 +76,7 @@ class CoverageCalendar:
     source: Source
     now: datetime
     first_day: date
+    days: int
     retention_days: int
     retention_set: bool  # the source's own retention_days, not the vendor's default
     horizon: datetime
@@ -106,6 +107,7 @@ def coverage_calendar(
         source=source,
         now=now,
         first_day=first_day,
+        days=days,
         retention_days=retention.days,
         retention_set=bool(source.params.get("retention_days")),
         horizon=horizon,

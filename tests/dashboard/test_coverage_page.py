@@ -236,3 +236,7 @@ def test_a_reread_that_finds_a_sync_running_is_queued_again_a_minute_later(dataf
     )
     assert last["status"] == SyncRun.Status.SKIPPED
     assert not DBTaskResult.objects.exists()  # it gives up after the last attempt
+
+
+def test_an_unknown_source_has_no_coverage_page(viewer, db):
+    assert viewer.get(reverse("source_coverage", args=["nope"])).status_code == 404
