@@ -31,6 +31,8 @@ urlpatterns = [
     path("sources/", views.sources, name="sources"),
     path("timezone/", views.choose_timezone, name="timezone"),
     path("sources/<int:pk>/sync/", views.source_sync, name="source_sync"),
+    path("sources/<slug:name>/coverage/", views.source_coverage, name="source_coverage"),
+    path("sources/<slug:name>/coverage/reread/", views.source_reread, name="source_reread"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -23,11 +23,13 @@ from activity.people.selectors import (
     person_identities,
     persons_named,
 )
+from activity.rereads import RereadRefused, reread_enqueue
 from activity.selectors import known_actions
 from activity.tasks import sync_enqueue
 from dashboard import charts, params, selectors
 from dashboard.cursors import BadCursor, Cursor, counted_paginator, keyset_page
 from dashboard.filters import ActivityFilter, DownloadFilter
+from dashboard.forms import RereadForm
 from dashboard.permissions import can_manage_sources, viewer_required
 from dashboard.rollup_scope import activity_scope, download_days
 from dashboard.timezones import is_zone, remember_zone, viewer_timezone
@@ -287,6 +289,40 @@ def source_sync(request, pk: int) -> HttpResponse:
     else:
         messages.info(request, f"A sync of {source.name} is already queued or running.")
     return redirect("sources")
+
+
+@viewer_required
+def source_coverage(request, name: str):
+    source = get_object_or_404(Source, name=name)
+    context = {
+        "calendar": selectors.coverage_calendar(source=source, now=timezone.now()),
+        "rereads": selectors.recent_rereads(source),
+        "can_manage": can_manage_sources(request.user),
+    }
+    return render(request, "dashboard/coverage.html", context)
+
+
+@viewer_required
+@require_POST
+def source_reread(request, name: str) -> HttpResponse:
+    """Queue a bounded backfill of one window (a gap on the coverage page)."""
+    if not can_manage_sources(request.user):
+        raise PermissionDenied
+    source = get_object_or_404(Source, name=name)
+    form = RereadForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Give the window's start and stop as ISO 8601 times.")
+    start, stop = (form.cleaned_data[name].astimezone(UTC) for name in ("start", "stop"))
+    try:
+        reread_enqueue(source=source, start=start, stop=stop)
+    except RereadRefused as error:
+        return HttpResponseBadRequest(f"This window cannot be re-read: {error}.")
+    messages.success(
+        request,
+        f"Queued a re-read of {source.name} from {start:%Y-%m-%d %H:%M} to "
+        f"{stop:%Y-%m-%d %H:%M} UTC: the calendar fills in as it reads.",
+    )
+    return redirect("source_coverage", name=source.name)
 
 
 @require_POST

@@ -31,6 +31,8 @@ class Connector:
     """
 
     spec: VendorSpec
+    # The streams whose pages say what stretch of time they read in full (the ledger's).
+    covered_streams: tuple[str, ...] = ()
     # The vendor's own actions, each with its category (``activity.vocabulary``).
     categories: Mapping[str, Category] = {}
 
@@ -145,6 +147,12 @@ class Connector:
         return min(parse_vendor_time(value), self.latest_mark) if value else None
 
     @property
+    def ceiling(self) -> datetime:
+        """The newest time this run stores: ``until`` when given (later events are dropped),
+        else now."""
+        return min(self.until, self.now) if self.until else self.now
+
+    @property
     def latest_mark(self) -> datetime:
         return self.now + FUTURE_SKEW
 
@@ -244,7 +252,7 @@ class Connector:
         previous: list = []
         # The ledger's view: each page completes the time from its oldest event up to the
         # previous page's (the first, up to now; a resumed walk's first, its newest).
-        upper: datetime | None = None if walk else self.now
+        upper: datetime | None = None if walk else self.ceiling
         while True:
             records, next_position = fetch(position)
             if records and records == previous:

@@ -30,6 +30,8 @@ from activity.vocabulary import Category, Outcome, outcome_from_status
 
 SPEC = VendorSpec(
     vendor="datafold",
+    # Datafold's API reference says nothing of retention: a conservative guess.
+    retention_days=90,
     default_base_url="https://app.datafold.com",
     optional_params=("window_minutes",),
     required_secrets=("api_key",),
@@ -74,6 +76,7 @@ CATEGORIES = {
 class DatafoldConnector(Connector):
     spec = SPEC
     categories = CATEGORIES
+    covered_streams = ("logs",)
 
     @classmethod
     def outcome(cls, action: str, record: dict) -> Outcome:

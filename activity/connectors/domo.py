@@ -51,6 +51,8 @@ from activity.vocabulary import Category, Outcome
 
 SPEC = VendorSpec(
     vendor="domo",
+    # Domo keeps a year of activity log (its activity log documentation).
+    retention_days=365,
     default_base_url="https://api.domo.com",
     required_secrets=("client_id", "client_secret"),
     help={
@@ -186,6 +188,7 @@ FAILED_SIGN_IN = ("FAILED", "LOCKED", "INVALID PASSWORD")
 class DomoConnector(Connector):
     spec = SPEC
     categories = CATEGORIES
+    covered_streams = ("audit",)
 
     @classmethod
     def outcome(cls, action: str, record: dict) -> Outcome:

@@ -29,6 +29,8 @@ from activity.vocabulary import Category
 
 SPEC = VendorSpec(
     vendor="lightdash",
+    # Lightdash documents no retention for download activity: a conservative guess.
+    retention_days=90,
     default_base_url="https://app.lightdash.cloud",
     required_params=("project_uuid",),
     optional_params=("page_size",),
@@ -53,6 +55,7 @@ CATEGORIES = {"download": Category.EXPORT}
 class LightdashConnector(Connector):
     spec = SPEC
     categories = CATEGORIES
+    covered_streams = ("downloads",)
     latest_snapshot: datetime | None = None
 
     @property

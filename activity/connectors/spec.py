@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Parameters every vendor takes. time_zone: the IANA zone of the vendor's zone-less times.
-COMMON_PARAMS = ("time_zone",)
+# Parameters every vendor takes. time_zone: the IANA zone of the vendor's zone-less times;
+# retention_days: how many days the vendor keeps its logs (default: the spec's retention_days).
+COMMON_PARAMS = ("time_zone", "retention_days")
 
 
 @dataclass(frozen=True)
 class VendorSpec:
     vendor: str
     default_base_url: str
+    # How many days the vendor keeps its logs, where its documents say; a conservative guess
+    # where they are silent (the README's table names which is which).
+    retention_days: int
     required_params: tuple[str, ...] = ()
     optional_params: tuple[str, ...] = ()
     required_secrets: tuple[str, ...] = ()

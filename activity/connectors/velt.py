@@ -27,6 +27,8 @@ from activity.vocabulary import Category
 
 SPEC = VendorSpec(
     vendor="velt",
+    # Velt documents no retention, and records can be deleted at any time: a short guess.
+    retention_days=30,
     default_base_url="https://api.velt.dev",
     required_params=("organization_id",),
     optional_params=("document_id", "page_size"),
@@ -84,6 +86,7 @@ CATEGORIES = {
 class VeltConnector(Connector):
     spec = SPEC
     categories = CATEGORIES
+    covered_streams = ("activities",)
 
     def client(self) -> VendorClient:
         secrets = self.source.secrets

@@ -52,6 +52,8 @@ def validate_keys(
             raise SourceConfigError(f"missing {kind} {', '.join(missing)} for {vendor}")
     if "time_zone" in params:
         validate_time_zone(params["time_zone"])
+    if "retention_days" in params:
+        validate_retention_days(params["retention_days"])
 
 
 def validate_time_zone(name: str) -> str:
@@ -64,6 +66,23 @@ def validate_time_zone(name: str) -> str:
             "America/Denver, Europe/Berlin or UTC"
         ) from None
     return name
+
+
+MAX_RETENTION_DAYS = 3650
+
+
+def validate_retention_days(value: object) -> int:
+    """How many days the vendor keeps its logs: a whole number of days, 1 to ten years."""
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise SourceConfigError(
+            f"param retention_days: {value!r} is not a whole number of days from 1 to "
+            f"{MAX_RETENTION_DAYS} (how long the vendor keeps its logs)"
+        )
+    return days
 
 
 @transaction.atomic

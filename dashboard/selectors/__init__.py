@@ -16,6 +16,12 @@ from dashboard.selectors.activity import (
     text_match,
 )
 from dashboard.selectors.common import CappedCount, capped_count, first_monday
+from dashboard.selectors.coverage import (
+    CoverageCalendar,
+    coverage_calendar,
+    gaps_at_risk,
+    recent_rereads,
+)
 from dashboard.selectors.downloads import (
     download_list,
     download_totals,
@@ -41,11 +47,13 @@ from dashboard.selectors.users import (
 __all__ = [
     "ActivityBuckets",
     "CappedCount",
+    "CoverageCalendar",
     "DayCounts",
     "SourceHealth",
     "activity_buckets",
     "activity_facets",
     "capped_count",
+    "coverage_calendar",
     "download_list",
     "download_totals",
     "download_totals_from_rollups",
@@ -55,6 +63,7 @@ __all__ = [
     "event_page",
     "facet_counts",
     "first_monday",
+    "gaps_at_risk",
     "latest_snapshot",
     "lightdash_snapshots",
     "newest_event_time",
@@ -63,6 +72,7 @@ __all__ = [
     "person_by_vendor",
     "person_downloads",
     "person_events",
+    "recent_rereads",
     "search_is_countable",
     "source_health",
     "text_match",

@@ -9,10 +9,12 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from activity.connectors import CONNECTORS
+from activity.coverage import Gap, retention_days
 from activity.models import ActivityEvent, DailyActivity, Source, SyncRun
 from activity.sync.lease import lease_is_live
 from activity.tasks import TaskState, sync_task_state
 from activity.vocabulary import Category
+from dashboard.selectors.coverage import gaps_at_risk
 
 
 @dataclass
@@ -25,6 +27,8 @@ class SourceHealth:
     events_24h: int
     lease_live: bool
     task: TaskState
+    at_risk: list[Gap]  # gaps about to fall past the vendor's retention
+    retention_days: int  # how long the vendor keeps the source's logs
 
     @property
     def lag(self) -> timedelta | None:
@@ -34,7 +38,8 @@ class SourceHealth:
 
 
 def source_health() -> list[SourceHealth]:
-    day_ago = timezone.now() - timedelta(hours=24)
+    now = timezone.now()
+    day_ago = now - timedelta(hours=24)
     result = []
     for source in Source.objects.order_by("name"):
         runs = list(source.runs.order_by("-started_at")[:5])
@@ -54,6 +59,8 @@ def source_health() -> list[SourceHealth]:
                 lease_live=lease_is_live(source),
                 unmapped_actions=unmapped_actions(source),
                 task=sync_task_state(source),
+                at_risk=gaps_at_risk(source=source, now=now),
+                retention_days=retention_days(source),
             )
         )
     return result

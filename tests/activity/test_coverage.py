@@ -53,3 +53,17 @@ def test_coverage_of_an_unknown_source_exits_2(db):
     with pytest.raises(CommandError) as failed:
         call_command("coverage", "nope")
     assert failed.value.returncode == 2
+
+
+@pytest.mark.parametrize("vendor", ["velt", "lightdash"])
+def test_a_newest_first_walk_bounded_by_until_records_nothing_after_until(
+    simulator, source_for, vendor
+):
+    source = source_for(simulator, vendor)
+    since, until = simulator.now - timedelta(days=6), simulator.now - timedelta(days=3)
+    run = sync_source(source, since=since, until=until)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    windows = CoveredWindow.objects.filter(source=source)
+    assert windows.exists()
+    assert max(windows.values_list("asked_to", flat=True)) <= until
+    assert min(windows.values_list("asked_from", flat=True)) <= since

@@ -29,6 +29,7 @@ def pages(data) -> dict[str, str]:
         "users": "/users/",
         "person": "/people/person1@example.com/",
         "sources": "/sources/",
+        "coverage": f"/sources/{data['velt'].name}/coverage/",
     }
 
 

@@ -10,7 +10,7 @@ from activity.models import Source
 from activity.sync.records import DownloadFacts, NormalizedEvent
 from activity.sync.store import events_upsert, snapshot_save
 from activity.vocabulary import category_by_verb
-from tests.activity.conftest import source_for  # noqa: F401  (a fixture, for sync tests here)
+from tests.activity.conftest import simulator, source_for  # noqa: F401  (fixtures, for sync tests here)
 
 HOSTILE = "<script>alert('x')</script> \"quotes\" \u202eRTL\u200b zero-width 🎉"
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activity.coverage import coverage_by_day
+from activity.coverage import DayCoverage, coverage_by_day, retention_days, retention_horizon
 from activity.management.options import USAGE_ERROR, parse_cli_time
 from activity.models import Source
 
@@ -32,9 +32,17 @@ class Command(BaseCommand):
         since_at = parse_cli_time(since, "--since") or datetime.now(UTC) - timedelta(
             days=DEFAULT_DAYS
         )
-        days = list(coverage_by_day(source=source, since=since_at))
+        now = datetime.now(UTC)
+        days = list(coverage_by_day(source=source, since=since_at, now=now))
+        horizon, kept = retention_horizon(source, now), retention_days(source)
         if format == "json":
-            self.stdout.write(json.dumps([day.as_dict() for day in days], indent=2))
+            # Fields are only ever appended: the vendor's retention, and whether the day is
+            # already past it (what was not read of it can no longer be fetched).
+            rows = [
+                {**day.as_dict(), "retention_days": kept, "past_retention": _past(day, horizon)}
+                for day in days
+            ]
+            self.stdout.write(json.dumps(rows, indent=2))
             return
         if not days:
             self.stdout.write(f"{source.name}: nothing read since {since_at:%Y-%m-%d}.")
@@ -42,7 +50,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{source.name} {day.stream} {day.day}: {len(day.hours):2d}/{day.hours_so_far} "
                 f"hours read in full, {day.rows:,} records{_gaps(day.hours, day.hours_so_far)}"
+                + (" (past the vendor's retention)" if _past(day, horizon) else "")
             )
+
+
+def _past(day: DayCoverage, horizon: datetime) -> bool:
+    return datetime.combine(day.day + timedelta(days=1), time(), tzinfo=UTC) <= horizon
 
 
 def _gaps(hours: list[int], so_far: int) -> str:
