@@ -50,6 +50,15 @@ class Source(models.Model):
     sync_task_id = models.CharField(
         max_length=64, blank=True, editable=False, help_text="The latest queued sync task."
     )
+    directory_read_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the vendor's user directory was last read, or tried.",
+    )
+    directory_error = models.TextField(
+        blank=True, editable=False, help_text="Why the user directory could not be read, if so."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

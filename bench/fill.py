@@ -42,6 +42,7 @@ django.setup()
 from django.core.management import call_command
 from django.db import connection
 
+from activity import models
 from activity.connectors import CONNECTORS
 from activity.models import Source, UserActivitySnapshot
 from activity.sync.store import EVENT_COLUMNS
@@ -205,6 +206,8 @@ HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 4, 9, 16, 20, 20, 19, 15, 18, 20, 19, 16, 11, 
 
 @dataclass
 class Person:
+    """One synthetic person, as the vendors know them; ``pk``: their stored person."""
+
     name: str
     email: str
     lightdash_uuid: str
@@ -214,6 +217,7 @@ class Person:
     vendors: tuple[str, ...]
     ips: tuple[str, ...]
     agents: tuple[str, ...]
+    pk: int = 0
 
 
 def make_people(rng: random.Random) -> list[Person]:
@@ -447,7 +451,7 @@ class Record:
         return (
             f"{event_id}\t{source.pk}\t{external_id}\t{at.isoformat()}\t{actor_id}\t"
             f"{_copy_text(person.name)}\t{email}\t{action}\t{object_type}\t{object_id}\t"
-            f"{_copy_text(object_name)}\t{_copy_text(summary)}\t{ip}\t{agent}\t{_copy_text(raw)}\t{stamp}\t{category}\t{outcome}\n"
+            f"{_copy_text(object_name)}\t{_copy_text(summary)}\t{ip}\t{agent}\t{_copy_text(raw)}\t{stamp}\t{category}\t{outcome}\t{person.pk}\n"
         )
 
 
@@ -485,6 +489,7 @@ def fill(total: int, seed: int) -> None:
         vendor: sum(s for _, v, s in SOURCES if v == vendor) for _, vendor, _ in SOURCES
     }
     people = make_people(rng)
+    store_persons(people, all_sources)
     person_vendors = [
         (p.vendors, list(itertools.accumulate(vendor_share[v] for v in p.vendors))) for p in people
     ]
@@ -533,6 +538,7 @@ def fill(total: int, seed: int) -> None:
             "SELECT setval(pg_get_serial_sequence('activity_activityevent', 'id'), "
             "(SELECT max(id) FROM activity_activityevent))"
         )
+        _identities_seen(cursor, first_id)
         lightdash_ids = [s.pk for s in all_sources["lightdash"]]
         types = "ARRAY[" + ", ".join(f"'{t}'" for t in FILE_TYPES) + "]"
         cursor.execute(
@@ -562,6 +568,66 @@ def fill(total: int, seed: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"filled {total:,} events in {time.monotonic() - started:.0f}s")
+
+
+def store_persons(people: list[Person], all_sources: dict[str, list[Source]]) -> None:
+    """Each synthetic person as linking leaves them once every directory has been read: one
+    person, and an identity per source they use (Lightdash and Domo linked by directory)."""
+    known = dict(
+        models.Person.objects.filter(
+            primary_email__in=[p.email for p in people], merged_into__isnull=True
+        ).values_list("primary_email", "pk")
+    )
+    missing = [p for p in people if p.email not in known]
+    created = models.Person.objects.bulk_create(
+        models.Person(
+            display_name=p.name,
+            primary_email=p.email,
+            status=models.Person.Status.ACTIVE,
+            kind=models.Person.Kind.SERVICE if p.email.startswith("svc-") else "human",
+        )
+        for p in missing
+    )
+    known.update((person.primary_email, person.pk) for person in created)
+    identities = []
+    for p in people:
+        p.pk = known[p.email]
+        for vendor in p.vendors:
+            vendor_id = {
+                "lightdash": p.lightdash_uuid,
+                "domo": p.domo_id,
+                "datafold": p.datafold_id,
+                "velt": p.velt_id,
+            }[vendor]
+            rule = "directory" if vendor in ("lightdash", "domo") else "email"
+            identities += [
+                models.Identity(
+                    source=source,
+                    key=f"id:{vendor_id}",
+                    vendor_user_id=vendor_id,
+                    email=p.email,
+                    name=p.name,
+                    status=models.Person.Status.ACTIVE,
+                    kind=models.Person.Kind.SERVICE if p.email.startswith("svc-") else "human",
+                    person_id=p.pk,
+                    rule=rule,
+                )
+                for source in all_sources[vendor]
+            ]
+    models.Identity.objects.bulk_create(identities, ignore_conflicts=True, batch_size=5000)
+
+
+def _identities_seen(cursor, first_id: int) -> None:
+    """Identities' first and last seen, from the events just written."""
+    cursor.execute(
+        "UPDATE activity_identity i SET first_seen_at = LEAST(i.first_seen_at, seen.first), "
+        "last_seen_at = GREATEST(i.last_seen_at, seen.last) FROM ("
+        "SELECT source_id, actor_id, min(occurred_at) AS first, max(occurred_at) AS last "
+        "FROM activity_activityevent WHERE id >= %s GROUP BY 1, 2) AS seen "
+        "WHERE i.source_id = seen.source_id AND i.key = 'id:' || seen.actor_id",
+        [first_id],
+    )
+    cursor.execute("DELETE FROM activity_identity WHERE last_seen_at IS NULL")
 
 
 def _drop_event_indexes(cursor) -> tuple[list[str], list[str]]:

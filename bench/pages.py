@@ -37,7 +37,7 @@ def pages() -> list[tuple[str, str]]:
     """(label, URL) for every page in the targets, with parameters that exist in the data."""
     from django.db import connection
 
-    from activity.models import ActivityEvent
+    from activity.models import ActivityEvent, Identity, Person
     from dashboard.cursors import Cursor
 
     newest = ActivityEvent.objects.order_by("-occurred_at", "-id").only("occurred_at").first()
@@ -61,18 +61,18 @@ def pages() -> list[tuple[str, str]]:
     with connection.cursor() as cursor:
         # The busiest person, and a typical one (the median of those with 20 events or more).
         cursor.execute(
-            "SELECT actor_key, sum(events) AS n FROM activity_dailyactor "
-            "WHERE actor_key NOT LIKE 'id:%%' GROUP BY actor_key ORDER BY n DESC"
+            "SELECT person_id, events FROM activity_actortotal WHERE events >= 20 "
+            "ORDER BY events DESC"
         )
-        ranked = [key for key, n in cursor.fetchall() if n >= 20]
+        ranked = [person_id for person_id, _ in cursor.fetchall()]
         cursor.execute(
             "SELECT user_name, user_uuid, count(*) FROM activity_download "
             "GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 1"
         )
         downloader, downloader_uuid, _ = cursor.fetchone()
-    busiest, typical = ranked[0], ranked[len(ranked) // 2]
-    typical_name = ActivityEvent.objects.filter(actor_email=typical).values_list(
-        "actor_name", flat=True
+    busiest, typical = (Person.objects.get(pk=pk) for pk in (ranked[0], ranked[len(ranked) // 2]))
+    downloader_person = (
+        Identity.objects.filter(vendor_user_id=downloader_uuid).values_list("person_id").first()
     )[0]
     first_event = ActivityEvent.objects.order_by("id").only("id").first().pk
     velt_user = (
@@ -85,9 +85,9 @@ def pages() -> list[tuple[str, str]]:
         ("activity: first page", "/activity/"),
         ("activity: deep page (cursor)", f"/activity/?cursor={deep}"),
         ("activity: deepest page (Older)", f"/activity/?cursor={deepest}"),
-        ("activity: person by email", f"/activity/?person={q(typical)}"),
-        ("activity: busiest person", f"/activity/?person={q(busiest)}"),
-        ("activity: person by name", f"/activity/?person={q(typical_name)}"),
+        ("activity: person by email", f"/activity/?person={q(typical.primary_email)}"),
+        ("activity: busiest person", f"/activity/?person={q(busiest.primary_email)}"),
+        ("activity: person by name", f"/activity/?person={q(typical.display_name)}"),
         ("activity: person by id", f"/activity/?person={q(downloader_uuid)}"),
         ("activity: action, 30 days", "/activity/?action=SHARED&range=30d"),
         ("activity: vendor + 7 days", "/activity/?vendor=domo&range=7d"),
@@ -96,9 +96,12 @@ def pages() -> list[tuple[str, str]]:
         ("activity: source + type, few", "/activity/?source=bench-domo&object_type=ACCESS_TOKEN"),
         (
             "activity: person + action, few",
-            f"/activity/?person={q(typical)}&action=logout&range=90d",
+            f"/activity/?person={q(typical.primary_email)}&action=logout&range=90d",
         ),
-        ("activity: busiest + action, none", f"/activity/?person={q(busiest)}&action=VIEWED"),
+        (
+            "activity: busiest + action, none",
+            f"/activity/?person={q(busiest.primary_email)}&action=VIEWED",
+        ),
         ("activity: category, 30 days", "/activity/?category=export&range=30d"),
         ("activity: failures, 30 days", "/activity/?outcome=failure&range=30d"),
         (
@@ -117,9 +120,12 @@ def pages() -> list[tuple[str, str]]:
         ("downloads: busiest person (id)", f"/downloads/?person={q(downloader_uuid)}"),
         ("users: charts, 30 days", "/users/?period=30"),
         ("users: charts, 365 days", "/users/?period=365"),
-        ("person page", f"/people/{q(typical)}/"),
-        ("person page, busiest", f"/people/{q(busiest)}/"),
-        ("person page, downloader", f"/people/id:{q(downloader_uuid)}/"),
+        ("person page", f"/people/{typical.pk}/"),
+        ("person page, busiest", f"/people/{busiest.pk}/"),
+        ("person page, downloader", f"/people/{downloader_person}/"),
+        ("people: first page", "/people/"),
+        ("people: search by name", f"/people/?q={q(typical.display_name.split()[0])}"),
+        ("people: search by vendor id", f"/people/?q={q(downloader_uuid)}"),
         ("sources", "/sources/"),
         ("admin events: first page", "/admin/activity/activityevent/"),
         ("admin events: filtered", f"/admin/activity/activityevent/?vendor=velt&q={q(velt_user)}"),

@@ -158,9 +158,12 @@ def _email_class(kind: str) -> str:
     return kind if kind in _SEPARATE_KINDS else Kind.HUMAN
 
 
-def persons_by_email(emails: set[str]) -> dict[tuple[str, str], int]:
+def persons_by_email(
+    emails: set[str], *, excluding: Iterable[int] = ()
+) -> dict[tuple[str, str], int]:
     """``(email, kind class) -> person id`` for the persons an email already belongs to (the
-    oldest, if staff have split one address over several)."""
+    oldest, if staff have split one address over several), through identities other than
+    ``excluding``."""
     if not emails:
         return {}
     found: dict[tuple[str, str], int] = {}
@@ -168,6 +171,7 @@ def persons_by_email(emails: set[str]) -> dict[tuple[str, str], int]:
         Identity.objects.filter(
             email__in=emails, person__isnull=False, person__merged_into__isnull=True
         )
+        .exclude(id__in=list(excluding))
         .order_by("-person_id")
         .values_list("email", "kind", "person_id")
     )

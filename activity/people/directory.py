@@ -1,0 +1,106 @@
+"""A vendor directory's members applied to identities: the user id's email, name and active
+or deactivated state, and the links that the email makes (rule 2 of ``linking``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from activity.models import Identity, Person, Source
+from activity.people.linking import (
+    identities_link,
+    identity_move,
+    persons_by_email,
+    persons_refresh,
+)
+
+Rule = Identity.Rule
+# A directory is read with a sync at most this often: members change slowly, and a large
+# organisation's listing is many requests.
+DIRECTORY_INTERVAL = timedelta(hours=1)
+
+
+def directory_due(source: Source, *, now: datetime) -> bool:
+    return source.directory_read_at is None or now - source.directory_read_at >= DIRECTORY_INTERVAL
+
+
+@transaction.atomic
+def directory_apply(source: Source, members: Iterable, *, now: datetime) -> int:
+    """Record each member (``activity.connectors.directory.DirectoryMember``) on its identity
+    in ``source``, link the new ones, and move to the person of their email the identities
+    that had a person of their own only for want of one. Staff-pinned identities stay.
+    Returns how many members were read."""
+    members = {member.vendor_user_id: member for member in members if member.vendor_user_id}
+    keys = {f"id:{vendor_id}": member for vendor_id, member in members.items()}
+    known = {
+        identity.key: identity
+        for identity in Identity.objects.filter(source=source, key__in=list(keys))
+    }
+    touched: list[Identity] = []
+    changed: set[str] = set()  # keys whose state or email the directory changes
+    for key, member in sorted(keys.items()):
+        identity = known.get(key) or Identity(
+            source=source, key=key, vendor_user_id=member.vendor_user_id, rule=Rule.DIRECTORY
+        )
+        before = (identity.pk, identity.email, identity.status)
+        identity.email = (member.email or "").strip().lower()[:254] or identity.email
+        identity.name = (member.name or "")[:255] or identity.name
+        identity.status = str(member.status)
+        if (identity.pk, identity.email, identity.status) != before:
+            changed.add(key)
+        identity.directory_seen_at = now
+        touched.append(identity)
+    new = [identity for identity in touched if identity.pk is None]
+    Identity.objects.bulk_create(new, batch_size=1000)
+    Identity.objects.bulk_update(
+        [identity for identity in touched if identity not in new],
+        ["email", "name", "status", "directory_seen_at"],
+        batch_size=1000,
+    )
+    unlinked = list(
+        Identity.objects.filter(source=source, key__in=list(keys), person__isnull=True).values_list(
+            "id", flat=True
+        )
+    )
+    if unlinked:
+        identities_link(unlinked, rule=Rule.DIRECTORY)
+    _relink_by_email(source, sorted(changed))
+    persons_refresh(
+        Identity.objects.filter(source=source, key__in=sorted(changed)).values_list(
+            "person_id", flat=True
+        )
+    )
+    return len(members)
+
+
+def _relink_by_email(source: Source, keys: list[str]) -> None:
+    """Identities first seen without an email made persons of their own; once the directory
+    gives the email of someone already known, they join that person (and an emptied person
+    points to where its identities went, so its links still lead somewhere)."""
+    candidates = list(
+        Identity.objects.filter(
+            source=source, key__in=keys, rule=Rule.OWN, pinned=False, person__isnull=False
+        ).exclude(email="")
+    )
+    if not candidates:
+        return
+    by_email = persons_by_email(
+        {identity.email for identity in candidates},
+        excluding=[identity.pk for identity in candidates],
+    )
+    # An address that only these identities hold joins them in the oldest of their persons.
+    oldest: dict[str, int] = {}
+    for identity in candidates:
+        oldest[identity.email] = min(
+            oldest.get(identity.email, identity.person_id), identity.person_id
+        )
+    for identity in candidates:
+        target = by_email.get((identity.email, Person.Kind.HUMAN)) or oldest[identity.email]
+        if identity.kind != Person.Kind.HUMAN or target == identity.person_id:
+            continue
+        old = identity.person_id
+        identity_move(identity, target, rule=Rule.DIRECTORY, pinned=False)
+        if not Identity.objects.filter(person_id=old).exists():
+            Person.objects.filter(pk=old).update(merged_into=target)
