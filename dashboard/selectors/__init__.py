@@ -27,6 +27,7 @@ from dashboard.selectors.people import (
     person_by_vendor,
     person_downloads,
     person_events,
+    person_key,
 )
 from dashboard.selectors.sources import SourceHealth, source_health, unmapped_actions
 from dashboard.selectors.users import (
@@ -63,6 +64,7 @@ __all__ = [
     "person_by_vendor",
     "person_downloads",
     "person_events",
+    "person_key",
     "search_is_countable",
     "source_health",
     "text_match",

@@ -27,7 +27,7 @@ class People:
     bot: Person
 
 
-def _events(prefix: str, actor: dict, days: int, *, actor_kind: str = "") -> list:
+def actor_events(prefix: str, actor: dict, days: int, *, actor_kind: str = "") -> list:
     return [
         NormalizedEvent(
             external_id=f"{prefix}-{day}",
@@ -54,17 +54,17 @@ def make_people() -> People:
     ada_ids = {"lightdash": "ld-ada", "datafold": "17", "domo": "52001", "velt": "velt-ada"}
     for vendor, source in sources.items():
         actor = {"actor_id": ada_ids[vendor], "actor_email": ADA, "actor_name": "Ada Lovelace"}
-        events_upsert(source=source, events=_events(f"ada-{vendor}", actor, 3))
+        events_upsert(source=source, events=actor_events(f"ada-{vendor}", actor, 3))
     grace = {"actor_id": "21", "actor_email": "grace@navy.example", "actor_name": "Grace Hopper"}
-    events_upsert(source=sources["datafold"], events=_events("grace", grace, 2))
+    events_upsert(source=sources["datafold"], events=actor_events("grace", grace, 2))
     twin = {
         "actor_id": "52002",
         "actor_email": "ghopper@other.example",
         "actor_name": "Grace Hopper",
     }
-    events_upsert(source=sources["domo"], events=_events("twin", twin, 4))
+    events_upsert(source=sources["domo"], events=actor_events("twin", twin, 4))
     bot = {"actor_id": "ci-bot", "actor_email": "", "actor_name": "CI bot"}
-    events_upsert(source=sources["velt"], events=_events("bot", bot, 1, actor_kind="service"))
+    events_upsert(source=sources["velt"], events=actor_events("bot", bot, 1, actor_kind="service"))
 
     def person(email: str = "", name: str = "") -> Person:
         found = Person.objects.filter(merged_into__isnull=True)
