@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from activity.models import Person, Source
+from activity.models import (
+    ActorCategory,
+    ActorTotal,
+    DailyActor,
+    Person,
+    Source,
+    WeeklyActor,
+    WeeklyPeople,
+)
 from activity.sync.records import NormalizedEvent
 from activity.sync.store import events_upsert
 
@@ -77,3 +85,14 @@ def make_people() -> People:
         grace_twin=person("ghopper@other.example"),
         bot=person(name="CI bot"),
     )
+
+
+def rollup_rows() -> dict[str, list[tuple]]:
+    """Every people rollup's rows, without their ids: what the pages read."""
+    return {
+        "daily": sorted(DailyActor.objects.values_list("day", "source_id", "person_id", "events")),
+        "weekly": sorted(WeeklyActor.objects.values_list("week", "person_id", "events")),
+        "people": sorted(WeeklyPeople.objects.values_list("week", "people")),
+        "total": sorted(ActorTotal.objects.values_list("person_id", "events")),
+        "category": sorted(ActorCategory.objects.values_list("person_id", "category", "events")),
+    }

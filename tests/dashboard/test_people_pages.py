@@ -13,18 +13,14 @@ from django.urls import reverse
 
 from activity.models import (
     ActivityEvent,
-    ActorCategory,
     ActorTotal,
-    DailyActor,
     Identity,
     Person,
     PersonDecision,
-    WeeklyActor,
-    WeeklyPeople,
 )
 from activity.rollups import rollups_rebuild
 from activity.sync.store import events_upsert
-from tests.dashboard.people import ADA, actor_events, make_people
+from tests.dashboard.people import ADA, actor_events, make_people, rollup_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -36,17 +32,6 @@ def people():
 
 def listed(response) -> list[int]:
     return [row.person.pk for row in response.context["rows"]]
-
-
-def rollup_rows() -> dict[str, list[tuple]]:
-    """Every people rollup's rows, without their ids: what the pages read."""
-    return {
-        "daily": sorted(DailyActor.objects.values_list("day", "source_id", "person_id", "events")),
-        "weekly": sorted(WeeklyActor.objects.values_list("week", "person_id", "events")),
-        "people": sorted(WeeklyPeople.objects.values_list("week", "people")),
-        "total": sorted(ActorTotal.objects.values_list("person_id", "events")),
-        "category": sorted(ActorCategory.objects.values_list("person_id", "category", "events")),
-    }
 
 
 def assert_rollups_match_the_events():
