@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.html import format_html_join
 
 from activity.connectors import vendor_spec
-from activity.models import ActivityEvent, Download, Source, SyncRun, UserActivitySnapshot
+from activity.models import (
+    ActivityEvent,
+    Download,
+    Identity,
+    Person,
+    PersonDecision,
+    Source,
+    SyncRun,
+    UserActivitySnapshot,
+)
 from activity.paginators import CappedCountPaginator
+from activity.people.decisions import DecisionError, decision_undo, identity_split, people_merge
 from activity.selectors import (
     any_of,
     download_file_types,
@@ -280,3 +291,139 @@ class UserActivitySnapshotAdmin(ReadOnlyAdmin):
     list_display = ["taken_at", "source", "number_users", "weekly_querying_users_percent"]
     list_filter = ["source"]
     date_hierarchy = "taken_at"
+
+
+class ReasonForm(ActionForm):
+    """The people actions' reason, asked next to the action: every decision keeps one."""
+
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.TextInput(attrs={"placeholder": "Reason (kept with the decision)"}),
+    )
+
+
+class DecisionAdmin(ReadOnlyAdmin):
+    """Persons, identities and decisions change only through staff decisions (merge, split,
+    undo: ``activity.people.decisions``), each with a reason, recorded and undoable."""
+
+    action_form = ReasonForm
+
+    def has_decide_permission(self, request) -> bool:
+        return request.user.is_staff and request.user.has_perm("activity.change_person")
+
+    def decide(self, request, decision, **arguments) -> PersonDecision | None:
+        """Take one decision with the reason from the action form; a refusal is a message."""
+        try:
+            return decision(
+                reason=request.POST.get("reason", ""), by=request.user.get_username(), **arguments
+            )
+        except DecisionError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+
+
+class IdentityInline(admin.TabularInline):
+    model = Identity
+    fields = [
+        "source",
+        "vendor_user_id",
+        "email",
+        "name",
+        "status",
+        "kind",
+        "rule",
+        "pinned",
+        "first_seen_at",
+        "last_seen_at",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Person)
+class PersonAdmin(DecisionAdmin):
+    list_display = ["__str__", "primary_email", "kind", "status", "merged_into", "created_at"]
+    list_filter = ["kind", "status"]
+    search_fields = [
+        "display_name",
+        "primary_email",
+        "identities__email",
+        "identities__vendor_user_id",
+    ]
+    search_help_text = "A name or email (part of one), an identity's email or vendor id."
+    inlines = [IdentityInline]
+    actions = ["merge_selected"]
+    ordering = ["display_name", "id"]
+
+    @admin.action(
+        description="Merge selected persons (two; the older is kept)", permissions=["decide"]
+    )
+    def merge_selected(self, request, queryset) -> None:
+        persons = list(queryset.order_by("created_at", "id"))
+        if len(persons) != 2:
+            self.message_user(request, "Select exactly two persons to merge.", messages.ERROR)
+            return
+        keep, gone = persons
+        decision = self.decide(request, people_merge, keep_id=keep.pk, merge_id=gone.pk)
+        if decision:
+            self.message_user(
+                request,
+                f"Merged {gone} (person {gone.pk}) into {keep} (person {keep.pk}): "
+                f"{len(decision.identities)} identities, {decision.events_moved:,} events moved.",
+            )
+
+
+@admin.register(Identity)
+class IdentityAdmin(DecisionAdmin):
+    list_display = ["__str__", "source", "vendor_user_id", "email", "name", "person", "rule"]
+    list_filter = ["source", "rule", "status", "kind"]
+    search_fields = ["email", "vendor_user_id", "name"]
+    list_select_related = ["source", "person"]
+    actions = ["split_selected"]
+    ordering = ["source", "key"]
+
+    @admin.action(description="Split off into a person of its own", permissions=["decide"])
+    def split_selected(self, request, queryset) -> None:
+        for identity in queryset.order_by("id"):
+            decision = self.decide(request, identity_split, identity_id=identity.pk)
+            if decision:
+                self.message_user(
+                    request,
+                    f"Split identity {identity.pk} off into person {decision.person_id}: "
+                    f"{decision.events_moved:,} events moved.",
+                )
+
+
+@admin.register(PersonDecision)
+class PersonDecisionAdmin(DecisionAdmin):
+    list_display = [
+        "decided_at",
+        "action",
+        "person",
+        "other",
+        "events_moved",
+        "decided_by",
+        "reason",
+        "undone_at",
+    ]
+    list_filter = ["action", "decided_by"]
+    search_fields = ["reason", "decided_by", "undone_by"]
+    list_select_related = ["person", "other"]
+    actions = ["undo_selected"]
+
+    @admin.action(description="Undo the selected decisions", permissions=["decide"])
+    def undo_selected(self, request, queryset) -> None:
+        # Newest first: a later decision may have moved what an earlier one did.
+        for decision in queryset.order_by("-decided_at", "-id"):
+            undone = self.decide(request, decision_undo, decision_id=decision.pk)
+            if undone:
+                self.message_user(request, f"Undid decision {decision.pk} ({decision}).")

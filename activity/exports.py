@@ -29,6 +29,8 @@ FIELDS = (
     # Appended: scripts read the fields above by position.
     "category",
     "outcome",
+    "person_id",
+    "person_email",
 )
 FORMATS = ("jsonl", "csv")
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -44,6 +46,10 @@ def spreadsheet_safe(value: str) -> str:
     if value.startswith(HIDING_PREFIXES) or value.lstrip().startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def _cell(value) -> str:
+    return "" if value is None else spreadsheet_safe(str(value))
 
 
 def _row(event: ActivityEvent) -> dict:
@@ -64,12 +70,14 @@ def _row(event: ActivityEvent) -> dict:
         "raw": event.raw,
         "category": event.category,
         "outcome": event.outcome,
+        "person_id": event.person_id,
+        "person_email": event.person.primary_email if event.person_id else "",
     }
 
 
 def _events(queryset: QuerySet[ActivityEvent]) -> Iterator[ActivityEvent]:
     # iterator() streams from a server-side cursor on PostgreSQL: constant memory.
-    return queryset.select_related("source").iterator(chunk_size=CHUNK_SIZE)
+    return queryset.select_related("source", "person").iterator(chunk_size=CHUNK_SIZE)
 
 
 def export_lines(queryset: QuerySet[ActivityEvent], fmt: str) -> Iterator[str]:
@@ -95,7 +103,7 @@ def _csv(events: Iterable[ActivityEvent]) -> Iterator[str]:
     writer.writerow(FIELDS)
     for event in events:
         row = _row(event)
-        writer.writerow([spreadsheet_safe(row[field]) for field in FIELDS])
+        writer.writerow([_cell(row[field]) for field in FIELDS])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

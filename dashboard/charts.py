@@ -74,6 +74,37 @@ def failed_signins(rows: list[tuple[date, str, int]], *, weekly: bool = False) -
     )
 
 
+def person_per_day(rows: list[tuple[date, str, int]], *, person: str) -> str:
+    """A person's events per day by vendor; each bar opens the log of that person (``person``,
+    the log's person filter). One day of activity is a number, not a chart of one bar."""
+    days = {day for day, _, _ in rows}
+    if len(days) == 1:
+        day = days.pop()
+        so_far = " so far" if day == datetime.now(UTC).date() else ""
+        return _figure(
+            "Events per day (UTC), by vendor",
+            [
+                _trace(
+                    "indicator",
+                    mode="number",
+                    value=sum(events for _, _, events in rows),
+                    title={"text": f"Events on {day:%Y-%m-%d}{so_far}", "font": {"size": 13}},
+                )
+            ],
+        )
+    return (
+        events_per_day(rows)
+        if not person
+        else daily_bars(
+            rows,
+            series=params.VENDOR,
+            label=lambda vendor: Vendor(vendor).label,
+            title="Events per {unit}, by vendor",
+            query={params.PERSON: person},
+        )
+    )
+
+
 def daily_bars(
     rows: list[tuple[date, str, int]],
     *,

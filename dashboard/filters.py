@@ -9,10 +9,12 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from activity.models import ActivityEvent, Download, Source, Vendor
+from activity.models import ActivityEvent, Download, Person, Source, Vendor
+from activity.people.selectors import people_list
 from activity.selectors import action_variants, any_match, person_match
 from activity.vocabulary import Category, Outcome
 from dashboard import params, selectors
+from dashboard.permissions import can_decide_people
 from dashboard.timezones import viewer_timezone
 
 RANGE_CHOICES = [(key, f"Last {key}") for key in params.RANGES]
@@ -138,3 +140,41 @@ class DownloadFilter(TimeWindowFilterSet):
     def filter_person(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(any_match([Q(user_uuid=value), Q(user_name=value)], Download))
+
+
+class PeopleFilter(django_filters.FilterSet):
+    """The people list: one selector (``people_list``) answers the whole form; "suggested
+    merges" is for staff only (the suggestions are evidence for them to weigh)."""
+
+    q = django_filters.CharFilter(label="Name, email or vendor id")
+    kind = django_filters.ChoiceFilter(
+        choices=Person.Kind.choices, label="Kind", empty_label="Any kind"
+    )
+    status = django_filters.ChoiceFilter(
+        choices=Person.Status.choices, label="Status", empty_label="Any status"
+    )
+    suggested = django_filters.BooleanFilter(
+        label="With a suggested merge", widget=forms.CheckboxInput
+    )
+
+    class Meta:
+        model = Person
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not (self.request and can_decide_people(self.request.user)):
+            del self.filters["suggested"]
+
+    @property
+    def active_count(self) -> int:
+        return sum(1 for name in self.filters if self.data.get(name))
+
+    def filter_queryset(self, queryset):
+        data = self.form.cleaned_data
+        return people_list(
+            search=data.get("q") or "",
+            kind=data.get("kind") or "",
+            status=data.get("status") or "",
+            suggested=bool(data.get("suggested")),
+        )

@@ -1,4 +1,5 @@
-"""Forms of the pages' actions."""
+"""Forms of the pages' actions. The person page's staff forms leave a missing reason to the
+decisions module, so every page and command refuses it with the same message."""
 
 from __future__ import annotations
 
@@ -10,3 +11,18 @@ class RereadForm(forms.Form):
 
     start = forms.DateTimeField()
     stop = forms.DateTimeField()
+
+
+class MergeForm(forms.Form):
+    other = forms.IntegerField(min_value=1, label="Person id")
+    reason = forms.CharField(required=False, max_length=2000)
+
+
+class SplitForm(forms.Form):
+    identity = forms.IntegerField(min_value=1)
+    reason = forms.CharField(required=False, max_length=2000)
+
+
+class UndoForm(forms.Form):
+    decision = forms.IntegerField(min_value=1)
+    reason = forms.CharField(required=False, max_length=2000)

@@ -1,4 +1,5 @@
-"""Viewers read (the view-event permission); staff with change rights manage sources."""
+"""Viewers read (the view-event permission); staff with change rights manage sources and
+take decisions about people (merges, splits, undo)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 
 VIEW_PERMISSION = "activity.view_activityevent"
 MANAGE_PERMISSION = "activity.change_source"
+PEOPLE_PERMISSION = "activity.change_person"
 
 
 def viewer_required(view):
@@ -14,3 +16,7 @@ def viewer_required(view):
 
 def can_manage_sources(user) -> bool:
     return user.is_staff and user.has_perm(MANAGE_PERMISSION)
+
+
+def can_decide_people(user) -> bool:
+    return user.is_staff and user.has_perm(PEOPLE_PERMISSION)

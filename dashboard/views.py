@@ -7,7 +7,7 @@ from datetime import UTC
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,25 +17,36 @@ from django.views.decorators.vary import vary_on_headers
 
 from activity.exports import CONTENT_TYPES, FORMATS, export_lines
 from activity.models import ActivityEvent, Person, Source
+from activity.people.decisions import (
+    DecisionError,
+    decision_undo,
+    identity_split,
+    people_merge,
+)
 from activity.people.selectors import (
     current_person,
+    merge_suggestions,
+    people_rows,
     person_decisions,
     person_identities,
     persons_named,
+    suggestion_evidence,
+    suggestions_for,
 )
 from activity.rereads import RereadRefused, reread_enqueue
 from activity.selectors import known_actions
 from activity.tasks import sync_enqueue
 from dashboard import charts, params, selectors
 from dashboard.cursors import BadCursor, Cursor, counted_paginator, keyset_page
-from dashboard.filters import ActivityFilter, DownloadFilter
-from dashboard.forms import RereadForm
-from dashboard.permissions import can_manage_sources, viewer_required
+from dashboard.filters import ActivityFilter, DownloadFilter, PeopleFilter
+from dashboard.forms import MergeForm, RereadForm, SplitForm, UndoForm
+from dashboard.permissions import can_decide_people, can_manage_sources, viewer_required
 from dashboard.rollup_scope import activity_scope, download_days
 from dashboard.timezones import is_zone, remember_zone, viewer_timezone
 
 DOWNLOAD_PAGES_LIMIT = 10_000
 PERIODS = (7, 30, 90, 365)
+PERSON_DAYS = 90  # the person page's chart of activity per day
 # The activity filters that narrow the list beyond its dates.
 FILTERS = ("vendor", "source", "person", "action", "object_type", "category", "outcome", "q")
 
@@ -236,6 +247,23 @@ def users(request):
 
 @viewer_required
 @vary_on_headers("HX-Request")
+def people(request):
+    filterset = PeopleFilter(request.GET, queryset=Person.objects.none(), request=request)
+    context = {"filter": filterset, "numbered": None, "rows": [], "suggested": set()}
+    if not filterset.is_valid():
+        return _bad_request(request, "dashboard/people.html", context, "Check the filters.")
+    try:
+        numbered = Paginator(filterset.qs, params.PAGE_SIZE).page(request.GET.get(params.PAGE) or 1)
+    except (EmptyPage, PageNotAnInteger):
+        return _bad_request(request, "dashboard/people.html", context, "No such page.")
+    context.update(numbered=numbered, rows=people_rows(list(numbered.object_list)))
+    if can_decide_people(request.user):
+        context["suggested"] = {pk for group in merge_suggestions() for pk in group}
+    return _render(request, "dashboard/people.html", context)
+
+
+@viewer_required
+@vary_on_headers("HX-Request")
 def person(request, pk: int):
     found = get_object_or_404(Person, pk=pk)
     current = current_person(found)
@@ -245,22 +273,100 @@ def person(request, pk: int):
         cursor = _cursor(request)
     except BadCursor as error:
         return HttpResponseBadRequest(str(error))
+    return _person_page(request, current, cursor=cursor)
+
+
+def _person_page(request, person: Person, *, cursor=None, error: str = "", status: int = 200):
+    since = charts.period_start(PERSON_DAYS, timezone.now().astimezone(UTC).date())
+    can_decide = can_decide_people(request.user)
+    others = suggestions_for(person.pk) if can_decide else []
     context = {
-        "person": current,
-        "identities": person_identities(current.pk),
+        "person": person,
+        "identities": person_identities(person.pk),
         "page": keyset_page(
-            selectors.person_events(current.pk),
+            selectors.person_events(person.pk),
             cursor=cursor,
             size=params.PAGE_SIZE,
             time_field="occurred_at",
             id_field="id",
         ),
-        "downloads": list(selectors.person_downloads(current.pk).order_by("-downloaded_at")[:20]),
-        "by_vendor": selectors.person_by_vendor(current.pk),
-        "by_category": selectors.person_by_category(current.pk),
-        "decisions": person_decisions(current.pk),
+        "downloads": list(selectors.person_downloads(person.pk).order_by("-downloaded_at")[:20]),
+        "by_vendor": selectors.person_by_vendor(person.pk),
+        "by_category": selectors.person_by_category(person.pk),
+        "per_day": charts.person_per_day(
+            selectors.person_by_day(person.pk, since=since), person=selectors.person_key(person)
+        ),
+        "days": PERSON_DAYS,
+        "decisions": person_decisions(person.pk).select_related("person", "other"),
+        "can_decide": can_decide,
+        "evidence": suggestion_evidence([person.pk, *others]) if others else [],
+        "error": error,
     }
-    return _render(request, "dashboard/person.html", context)
+    return _render(request, "dashboard/person.html", context, status=status)
+
+
+def _decide(request, pk: int, form_class, decide):
+    """A staff decision posted from a person page: refused, the page again with the reason
+    (400, nothing changed); taken, back to the page with a note of what moved."""
+    if not can_decide_people(request.user):
+        raise PermissionDenied
+    person = current_person(get_object_or_404(Person, pk=pk))
+    form = form_class(request.POST)
+    try:
+        if not form.is_valid():
+            raise DecisionError(
+                " ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+            )
+        note = decide(person, form.cleaned_data, request.user.get_username())
+    except DecisionError as error:
+        return _person_page(request, person, error=str(error), status=400)
+    messages.success(request, note)
+    return redirect("person", current_person(person).pk)
+
+
+@viewer_required
+@require_POST
+def person_merge(request, pk: int) -> HttpResponse:
+    def merge(person: Person, data: dict, by: str) -> str:
+        decision = people_merge(
+            keep_id=person.pk, merge_id=data["other"], reason=data["reason"], by=by
+        )
+        return (
+            f"Merged {decision.other.label} (person {decision.other_id}) into this person: "
+            f"{len(decision.identities)} identities, {decision.events_moved:,} events moved."
+        )
+
+    return _decide(request, pk, MergeForm, merge)
+
+
+@viewer_required
+@require_POST
+def person_split(request, pk: int) -> HttpResponse:
+    def split(person: Person, data: dict, by: str) -> str:
+        if not person_identities(person.pk).filter(pk=data["identity"]).exists():
+            raise DecisionError("That identity is not this person's (any more): look again.")
+        decision = identity_split(identity_id=data["identity"], reason=data["reason"], by=by)
+        return (
+            f"Split an identity off into {decision.person.label} (person {decision.person_id}): "
+            f"{decision.events_moved:,} events moved."
+        )
+
+    return _decide(request, pk, SplitForm, split)
+
+
+@viewer_required
+@require_POST
+def person_undo(request, pk: int) -> HttpResponse:
+    def undo(person: Person, data: dict, by: str) -> str:
+        if not person_decisions(person.pk).filter(pk=data["decision"]).exists():
+            raise DecisionError(f"No decision with id {data['decision']} about this person.")
+        decision = decision_undo(decision_id=data["decision"], reason=data["reason"], by=by)
+        return (
+            f"Undid the {decision.get_action_display().lower()}: "
+            f"{len(decision.identities)} identities moved back."
+        )
+
+    return _decide(request, pk, UndoForm, undo)
 
 
 @viewer_required

@@ -43,3 +43,31 @@ def source_named(name: str | None):
 def check_batch_size(batch_size: int) -> None:
     if batch_size < 1:
         raise CommandError("--batch-size must be 1 or more", returncode=USAGE_ERROR)
+
+
+def operator_name() -> str:
+    """Who ran a command, for the records it writes: the login name, if the system knows it."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "command line"
+
+
+def decision_take(decide, **arguments):
+    """Run a people decision (``activity.people.decisions``); one refused is a usage error
+    with its message, and nothing was changed."""
+    from activity.people.decisions import DecisionError
+
+    try:
+        return decide(**arguments)
+    except DecisionError as error:
+        raise CommandError(str(error), returncode=USAGE_ERROR) from None
+
+
+def add_decision_arguments(parser) -> None:
+    parser.add_argument("--reason", required=True, help="Why: kept with the decision.")
+    parser.add_argument(
+        "--by", default="", help="Who decided (default: the login name running the command)."
+    )

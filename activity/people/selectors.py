@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.db.models.functions import Lower
 
-from activity.models import Identity, Person, PersonDecision
+from activity.models import ActorTotal, Identity, Person, PersonDecision
 
 # Followed at most this far along merges: a chain longer than this is a loop.
 _MERGE_HOPS = 50
@@ -82,7 +82,10 @@ def people_list(
         persons = persons.filter(status=status)
     if suggested:
         persons = persons.filter(id__in=[pk for group in merge_suggestions() for pk in group])
-    return persons.annotate(last_seen=Max("identities__last_seen_at")).order_by("-last_seen", "id")
+    # Never seen (no identity left) sorts last on every database.
+    return persons.annotate(last_seen=Max("identities__last_seen_at")).order_by(
+        F("last_seen").desc(nulls_last=True), "id"
+    )
 
 
 def people_rows(persons: list[Person]) -> list[PeopleRow]:
@@ -142,16 +145,24 @@ class Evidence:
     identities: list[Identity]
     first_seen: datetime | None
     last_seen: datetime | None
+    events: int = 0
 
 
 def suggestion_evidence(person_ids: list[int]) -> list[Evidence]:
+    """Each person's identities (sources, ids), events (all time, from the rollups) and first
+    and last seen, by person id."""
+    totals = dict(
+        ActorTotal.objects.filter(person_id__in=person_ids).values_list("person_id", "events")
+    )
     evidence = []
     for person in Person.objects.filter(id__in=person_ids).order_by("id"):
         identities = list(person_identities(person.pk))
         seen = Identity.objects.filter(person=person).aggregate(
             first=Min("first_seen_at"), last=Max("last_seen_at")
         )
-        evidence.append(Evidence(person, identities, seen["first"], seen["last"]))
+        evidence.append(
+            Evidence(person, identities, seen["first"], seen["last"], totals.get(person.pk, 0))
+        )
     return evidence
 
 

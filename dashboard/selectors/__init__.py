@@ -33,6 +33,7 @@ from dashboard.selectors.people import (
     person_by_vendor,
     person_downloads,
     person_events,
+    person_key,
 )
 from dashboard.selectors.sources import SourceHealth, source_health, unmapped_actions
 from dashboard.selectors.users import (
@@ -72,6 +73,7 @@ __all__ = [
     "person_by_vendor",
     "person_downloads",
     "person_events",
+    "person_key",
     "recent_rereads",
     "search_is_countable",
     "source_health",

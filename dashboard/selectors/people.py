@@ -6,7 +6,15 @@ from datetime import date
 
 from django.db.models import Q, QuerySet, Sum
 
-from activity.models import ActivityEvent, ActorCategory, DailyActor, Download, Identity, Vendor
+from activity.models import (
+    ActivityEvent,
+    ActorCategory,
+    DailyActor,
+    Download,
+    Identity,
+    Person,
+    Vendor,
+)
 from dashboard.selectors.activity import event_list
 from dashboard.selectors.downloads import download_list
 
@@ -55,3 +63,11 @@ def person_by_category(person_id: int) -> list[tuple[str, int]]:
         .order_by("-events", "category")
         .values_list("category", "events")
     )
+
+
+def person_key(person: Person) -> str:
+    """What the log's person filter finds this person by: their email, else a vendor id."""
+    if person.primary_email:
+        return person.primary_email
+    ids = Identity.objects.filter(person=person).exclude(vendor_user_id="")
+    return ids.order_by("id").values_list("vendor_user_id", flat=True).first() or ""

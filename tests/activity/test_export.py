@@ -36,6 +36,30 @@ def events(make_source):
     return rows
 
 
+def test_the_fields_keep_their_order_and_new_ones_are_appended():
+    # Scripts read the fields by position: this list only ever grows at its end.
+    assert FIELDS == (
+        "source",
+        "vendor",
+        "external_id",
+        "occurred_at",
+        "actor_id",
+        "actor_name",
+        "actor_email",
+        "action",
+        "object_type",
+        "object_id",
+        "object_name",
+        "ip_address",
+        "user_agent",
+        "raw",
+        "category",
+        "outcome",
+        "person_id",
+        "person_email",
+    )
+
+
 def export(*args: str) -> str:
     out = io.StringIO()
     call_command("export_activity", *args, stdout=out)

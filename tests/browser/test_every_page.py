@@ -27,6 +27,8 @@ def pages(data) -> dict[str, str]:
         "detail": f"/activity/{event.pk}/?vendor=lightdash",
         "downloads": "/downloads/",
         "users": "/users/",
+        "people": "/people/",
+        "people found": "/people/?q=person&kind=human",
         "person": "/people/person1@example.com/",
         "sources": "/sources/",
         "coverage": f"/sources/{data['velt'].name}/coverage/",
