@@ -106,6 +106,11 @@ class Person(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_from"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The people list reads it newest first, never seen last: on PostgreSQL an index in that
+    # order (migration 0014; SQLite cannot declare NULLS LAST in an index).
+    last_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="The latest event of any of their identities."
+    )
 
     class Meta:
         ordering = ["display_name", "id"]

@@ -76,7 +76,24 @@ def page_persons(
     returned = _identities_upsert(source_id, seen)
     unlinked = [identity_id for identity_id, _, person_id, _ in returned if person_id is None]
     linked = identities_link(unlinked) if unlinked else {}
-    return {key: person_id or linked[identity_id] for identity_id, key, person_id, _ in returned}
+    persons = {key: person_id or linked[identity_id] for identity_id, key, person_id, _ in returned}
+    _persons_seen(set(persons.values()))
+    return persons
+
+
+def _persons_seen(person_ids: set[int]) -> None:
+    """Each person's last seen: the latest of their identities' (one statement a page)."""
+    person, identity = Person._meta.db_table, _IDENTITY_TABLE
+    ids = sorted(person_ids)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            cursor.execute(
+                f"UPDATE {person} SET last_seen_at = (SELECT max(last_seen_at) FROM {identity} "
+                f"WHERE {identity}.person_id = {person}.id) "
+                f"WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
 
 
 def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
@@ -218,7 +235,8 @@ def identity_move(identity: Identity, person_id: int, *, rule: str, pinned: bool
 
 def persons_refresh(person_ids: Iterable[int]) -> None:
     """A person's status from their identities' (active anywhere is active; deactivated
-    where every directory that lists them says so), and a name or email where it has none."""
+    where every directory that lists them says so), their last seen, and a name or email
+    where it has none."""
     for person in Person.objects.filter(id__in=set(person_ids)):
         identities = list(person.identities.all())
         statuses = {identity.status for identity in identities} - {Person.Status.UNKNOWN}
@@ -234,4 +252,6 @@ def persons_refresh(person_ids: Iterable[int]) -> None:
             person.primary_email = emails[0]
         if (not person.display_name or person.display_name in emails) and names:
             person.display_name = names[0]
-        person.save(update_fields=["status", "primary_email", "display_name"])
+        seen = [identity.last_seen_at for identity in identities if identity.last_seen_at]
+        person.last_seen_at = max(seen, default=None)
+        person.save(update_fields=["status", "primary_email", "display_name", "last_seen_at"])

@@ -82,10 +82,8 @@ def people_list(
         persons = persons.filter(status=status)
     if suggested:
         persons = persons.filter(id__in=[pk for group in merge_suggestions() for pk in group])
-    # Never seen (no identity left) sorts last on every database.
-    return persons.annotate(last_seen=Max("identities__last_seen_at")).order_by(
-        F("last_seen").desc(nulls_last=True), "id"
-    )
+    # Never seen sorts last on every database (and the index is in that order).
+    return persons.order_by(F("last_seen_at").desc(nulls_last=True), "id")
 
 
 def people_rows(persons: list[Person]) -> list[PeopleRow]:
@@ -106,7 +104,7 @@ def people_rows(persons: list[Person]) -> list[PeopleRow]:
             person,
             counts.get(person.pk, 0),
             sorted(vendors.get(person.pk, [])),
-            getattr(person, "last_seen", None),
+            person.last_seen_at,
         )
         for person in persons
     ]
