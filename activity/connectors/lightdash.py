@@ -62,7 +62,7 @@ DIRECTORY_PAGE_SIZE = 500
 DIRECTORY_MAX_PAGES = 1000
 DIRECTORY_PERMISSION = (
     "the token's user needs view:OrganizationMemberProfile, which every organization role "
-    "has (a service-account token needs the org:read scope)"
+    "has (a service-account token needs the ORG_READ scope)"
 )
 
 
