@@ -37,6 +37,7 @@ ADMIN = 0  # Lightdash's admin, who created its service account
 DEACTIVATED_IN_LIGHTDASH = 7  # Ken Hopper
 MIXED_CASE_IN_DOMO = 25  # Radia Thompson
 VENDORS = ("lightdash", "datafold", "domo", "velt")
+DIRECTORIES = ("lightdash", "domo")  # the others' records carry the addresses
 # Where a one-vendor person's index starts, per vendor (shared people keep their slot).
 ONLY_BASE = {"lightdash": 100, "datafold": 200, "domo": 300, "velt": 400}
 LIGHTDASH_SERVICE_FIRST_NAME = "service account"
@@ -95,7 +96,8 @@ class Organisation:
         return self.slot(vendor, slot)[1]
 
     def directory(self, vendor: str) -> list[Account]:
-        """The vendor's directory members, in the vendor's own order."""
+        """The members the vendor's directory lists, in its order (none for Datafold and
+        Velt, which the simulator serves no directory for)."""
         return list(self._members[vendor])
 
     # -- ground truth --------------------------------------------------------------------------
@@ -139,15 +141,20 @@ class Organisation:
                 self._add("person", f"{first} {last}", {email}, {vendor: account}, slots, slot)
         self._add_twin(slots)
         self._add_service_accounts(slots)
-        first, last = "Datafold", "Support"
-        support = Account("datafold", "9001", first, last, "support@datafold.com", role="support")
-        self._add("support", "Datafold Support", {support.email}, {"datafold": support}, slots)
-        slots["datafold"][SUPPORT_SLOT] = (self.principals[-1], support)
+        support = Account("datafold", "9001", "Datafold", "Support", "support@datafold.com")
+        self._add(
+            "support",
+            "Datafold Support",
+            {support.email},
+            {"datafold": support},
+            slots,
+            SUPPORT_SLOT,
+        )
         self._slots = slots
-        for vendor in VENDORS:
+        for vendor in DIRECTORIES:
             members = {}
             for principal, account in slots[vendor]:
-                if principal.kind != "service" or vendor != "lightdash":
+                if principal.kind != "service" or vendor != "lightdash":  # Lightdash hides them
                     members.setdefault(account.user_id, account)
             self._members[vendor] = list(members.values())
         for number in range(2):  # invited, never signed up: no activity yet

@@ -176,6 +176,14 @@ def test_domo_an_audit_only_client_has_no_directory_but_still_syncs(
         assert run.status == SyncRun.Status.SUCCEEDED and run.events_new == 20
 
 
+def test_domo_a_token_granted_no_user_scope_has_no_directory(sim, read_directory):
+    sim.domo_client_scopes = ("audit",)
+    sim.domo_users_unchecked = True  # the list answers anyway: the token's scope tells
+    with pytest.raises(DirectoryUnavailable) as refused:
+        read_directory(sim, "domo")
+    assert "no user scope" in str(refused.value) and "`user` scope" in str(refused.value)
+
+
 def test_domo_a_refused_client_is_not_a_missing_permission(sim, source_for):
     connector = CONNECTORS["domo"](source_for(sim, "domo"))
     sim.secrets["domo"]["client_id"] = "another-client"
