@@ -100,8 +100,9 @@ class DomoToken(httpx.Auth):
     if the endpoint refuses the method or the request (not the credentials), POST once and
     keep POSTing.
 
-    The token is asked for the audit and user scopes; an endpoint that refuses a scope the
-    client lacks (``invalid_scope``) is asked again for audit alone. ``granted`` holds the
+    The token is asked for the audit and user scopes; an endpoint that refuses that request
+    (``invalid_scope`` for a client without the user scope, or any other refusal) is asked
+    again for audit alone, and keeps being asked for audit alone. ``granted`` holds the
     scopes the reply names (``None`` when it names none)."""
 
     requires_response_body = True
@@ -130,6 +131,13 @@ class DomoToken(httpx.Auth):
             request.headers["Authorization"] = f"bearer {self.token}"
             yield request
 
+    def _audit_alone(self, refused: httpx.Response):
+        """Ask again for the audit scope alone, once; from then on, always."""
+        if self.scopes == AUDIT_SCOPE:
+            return refused
+        self.scopes = AUDIT_SCOPE
+        return (yield self._token_request())
+
     def _token_request(self) -> httpx.Request:
         headers = {"Authorization": self.basic_header, "Accept": "application/json"}
         query = {"grant_type": "client_credentials", "scope": self.scopes}
@@ -140,14 +148,17 @@ class DomoToken(httpx.Auth):
     def _renew(self):
         response = yield self._token_request()
         status = response.status_code
+        if status == 400 and error_name(json_or_none(response)) == "invalid_scope":
+            response = yield from self._audit_alone(response)
+            status = response.status_code
         if self.method == "GET" and 400 <= status < 500 and status not in (401, 403, 429):
             self.method = "POST"
             response = yield self._token_request()
             status = response.status_code
-        refused_scope = status == 400 and error_name(json_or_none(response)) == "invalid_scope"
-        if refused_scope and self.scopes != AUDIT_SCOPE:
-            self.scopes = AUDIT_SCOPE  # the client lacks the user scope: the log alone
-            response = yield self._token_request()
+        if status in (400, 401, 403) and not is_html(response):
+            # Perhaps the client lacks the user scope and says so plainly: the audit log
+            # must not depend on the directory.
+            response = yield from self._audit_alone(response)
             status = response.status_code
         where = f"{self.describe} token endpoint ({self.method} {self.token_url})"
         if status == 429 or status >= 500:

@@ -174,6 +174,8 @@ def test_domo_an_audit_only_client_has_no_directory_but_still_syncs(
         sim.add_events("domo", 20, at=datetime.now(UTC) - timedelta(hours=3))
         run = sync_source(source_for(sim, "domo", name="domo-audit-only"))
         assert run.status == SyncRun.Status.SUCCEEDED and run.events_new == 20
+        scopes = [q["scope"] for q in calls(sim, "domo", "/oauth/token")]
+        assert scopes == (["audit user", "audit"] * 2 if strict else ["audit user"] * 2)
 
 
 def test_domo_a_token_granted_no_user_scope_has_no_directory(sim, read_directory):
