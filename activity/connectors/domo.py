@@ -290,7 +290,8 @@ class DomoConnector(Connector):
 
     def _no_directory(self, seen: str) -> DirectoryUnavailable:
         return DirectoryUnavailable(
-            f"{self.describe} may not read the users directory ({seen}): {DIRECTORY_PERMISSION}."
+            f"{self.describe} may not read the users directory ({seen}): {DIRECTORY_PERMISSION}.",
+            DIRECTORY_PERMISSION,
         )
 
     def pages(self, client: VendorClient) -> Iterator[Page]:

@@ -196,7 +196,8 @@ class LightdashConnector(Connector):
                     raise
                 raise DirectoryUnavailable(
                     f"{self.describe} may not list the organization's members (HTTP 403): "
-                    f"{DIRECTORY_PERMISSION}."
+                    f"{DIRECTORY_PERMISSION}.",
+                    DIRECTORY_PERMISSION,
                 ) from None
             rows, pagination = _member_rows(body, self.describe)
             for row in rows:

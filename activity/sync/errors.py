@@ -51,5 +51,10 @@ class RecordError(ValueError):
 
 
 class DirectoryUnavailable(SyncError):
-    """The credentials may not read the vendor's user directory. The message says what
-    permission to grant; the activity sync goes on without the directory."""
+    """The credentials may not read the vendor's user directory. The message says what was
+    seen and what permission to grant (``permission`` alone, for a short label); the
+    activity sync goes on without the directory."""
+
+    def __init__(self, message: str, permission: str = ""):
+        super().__init__(message)
+        self.permission = permission

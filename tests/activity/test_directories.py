@@ -123,6 +123,7 @@ def test_lightdash_forbidden_directory_says_what_permission_to_grant(sim, read_d
     with pytest.raises(DirectoryUnavailable) as refused:
         read_directory(sim, "lightdash")
     assert "view:OrganizationMemberProfile" in str(refused.value)
+    assert refused.value.permission in str(refused.value)
     assert_no_secret(sim, "lightdash", str(refused.value))
 
 
@@ -169,7 +170,7 @@ def test_domo_an_audit_only_client_has_no_directory_but_still_syncs(
         with pytest.raises(DirectoryUnavailable) as refused:
             read_directory(sim, "domo")
         message = str(refused.value)
-        assert "`user` scope" in message
+        assert "`user` scope" in message and refused.value.permission.startswith("create")
         assert_no_secret(sim, "domo", message)
         sim.add_events("domo", 20, at=datetime.now(UTC) - timedelta(hours=3))
         run = sync_source(source_for(sim, "domo", name="domo-audit-only"))
