@@ -15,11 +15,13 @@ vendor's own id; the rest are the awkward cases an identity resolver must get ri
   Datafold (a synthetic address); in Velt a one-vendor person;
 - slot 58: Datafold's support staff (``is_support_user``) in Datafold; elsewhere a one-vendor
   person;
-- Lightdash downloads with a null ``userUuid`` are embed viewers: nobody's.
+- Lightdash downloads with a null ``userUuid`` are embed viewers, and Datafold logs with a
+  null ``user_id`` anonymous: nobody's.
 
-Each vendor's directory lists its people (not Lightdash's service account, which Lightdash
-hides), and Lightdash's also two invitees who never signed up. ``actor_of(vendor, record)``
-is the ground truth for one record: the principal who acted, or ``None``.
+Lightdash and Domo serve a directory of their accounts (Domo's CI user included, Lightdash's
+service account not: Lightdash hides it), Lightdash's with two invitees who never signed
+up; Datafold and Velt serve none, their records carry the addresses. ``actor_of(vendor,
+record)`` is the ground truth for one record: the principal who acted, or ``None``.
 """
 
 from __future__ import annotations
