@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from activity.connectors.directory import DirectoryMember
 from activity.connectors.spec import VendorSpec
 from activity.models import Source
 from activity.sync.errors import RecordError, SyncError, VendorAuthError, VendorDataError
@@ -66,6 +67,12 @@ class Connector:
 
     def parse(self, record: dict) -> NormalizedEvent:
         raise NotImplementedError
+
+    def directory(self, client: VendorClient) -> Iterator[DirectoryMember]:
+        """The vendor's own directory of its users (``activity.connectors.directory``);
+        none for a vendor without one, whose records carry the addresses themselves.
+        Raises ``DirectoryUnavailable`` when the credentials may not read it."""
+        return iter(())
 
     @classmethod
     def outcome(cls, action: str, record: dict) -> Outcome:

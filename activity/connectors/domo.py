@@ -29,8 +29,10 @@ from datetime import datetime, timedelta
 import httpx
 
 from activity.connectors.base import Connector
+from activity.connectors.directory import DirectoryMember, full_name, text, unique_members
 from activity.connectors.spec import VendorSpec
 from activity.sync.errors import (
+    DirectoryUnavailable,
     VendorAuthError,
     VendorDataError,
     VendorRequestError,
@@ -56,8 +58,9 @@ SPEC = VendorSpec(
     default_base_url="https://api.domo.com",
     required_secrets=("client_id", "client_secret"),
     help={
-        "client_id": "The OAuth client must have the audit scope and belong to a user with "
-        "Admin or 'View Activity Logs' (developer.domo.com > My Account > New Client).",
+        "client_id": "The OAuth client must have the audit scope (and the user scope, for the "
+        "users directory) and belong to a user with Admin or 'View Activity Logs' "
+        "(developer.domo.com > My Account > New Client).",
     },
 )
 PAGE_LIMIT = 1000  # the API's maximum
@@ -66,7 +69,16 @@ LARGEST_BUCKET = timedelta(days=7)
 SETTLE_LAG = timedelta(minutes=15)
 SMALLEST_SPLIT = timedelta(seconds=1)  # Domo's times are whole seconds
 MAX_OFFSET = 10_000_000
-TOKEN_QUERY = {"grant_type": "client_credentials", "scope": "audit"}
+# One token for the audit log and the users directory; a client without the user scope
+# still reads the log (see DomoToken).
+AUDIT_SCOPE, USER_SCOPE = "audit", "user"
+TOKEN_SCOPES = f"{AUDIT_SCOPE} {USER_SCOPE}"
+USERS_LIMIT = 500  # the users API's maximum
+DIRECTORY_PERMISSION = (
+    "create the Domo API client with the `user` scope as well as `audit` (developer.domo.com "
+    "> My Account > the client, or Admin > Authentication > API clients); the client sees "
+    "the users its owner's role may see"
+)
 # What identifies a Domo event; names and texts are left out, they change on a rename.
 KEY_FIELDS = (
     "time",
@@ -88,7 +100,12 @@ class DomoToken(httpx.Auth):
 
     Domo's documents fetch the token with a GET; its SDKs POST a form. We send the GET and,
     if the endpoint refuses the method or the request (not the credentials), POST once and
-    keep POSTing."""
+    keep POSTing.
+
+    The token is asked for the audit and user scopes; an endpoint that refuses that request
+    (``invalid_scope`` for a client without the user scope, or any other refusal) is asked
+    again for audit alone, and keeps being asked for audit alone. ``granted`` holds the
+    scopes the reply names (``None`` when it names none)."""
 
     requires_response_body = True
 
@@ -101,6 +118,8 @@ class DomoToken(httpx.Auth):
         self.describe = describe
         self.hint = hint
         self.method = "GET"
+        self.scopes = TOKEN_SCOPES
+        self.granted: frozenset[str] | None = None
         self.token: str | None = None
         self.renew_at = 0.0
 
@@ -114,20 +133,34 @@ class DomoToken(httpx.Auth):
             request.headers["Authorization"] = f"bearer {self.token}"
             yield request
 
+    def _audit_alone(self, refused: httpx.Response):
+        """Ask again for the audit scope alone, once; from then on, always."""
+        if self.scopes == AUDIT_SCOPE:
+            return refused
+        self.scopes = AUDIT_SCOPE
+        return (yield self._token_request())
+
     def _token_request(self) -> httpx.Request:
         headers = {"Authorization": self.basic_header, "Accept": "application/json"}
+        query = {"grant_type": "client_credentials", "scope": self.scopes}
         if self.method == "GET":
-            return httpx.Request("GET", self.token_url, params=TOKEN_QUERY, headers=headers)
-        return httpx.Request(
-            "POST", self.token_url, params=TOKEN_QUERY, data=TOKEN_QUERY, headers=headers
-        )
+            return httpx.Request("GET", self.token_url, params=query, headers=headers)
+        return httpx.Request("POST", self.token_url, params=query, data=query, headers=headers)
 
     def _renew(self):
         response = yield self._token_request()
         status = response.status_code
+        if status == 400 and error_name(json_or_none(response)) == "invalid_scope":
+            response = yield from self._audit_alone(response)
+            status = response.status_code
         if self.method == "GET" and 400 <= status < 500 and status not in (401, 403, 429):
             self.method = "POST"
             response = yield self._token_request()
+            status = response.status_code
+        if status in (400, 401, 403) and not is_html(response):
+            # Perhaps the client lacks the user scope and says so plainly: the audit log
+            # must not depend on the directory.
+            response = yield from self._audit_alone(response)
             status = response.status_code
         where = f"{self.describe} token endpoint ({self.method} {self.token_url})"
         if status == 429 or status >= 500:
@@ -156,6 +189,10 @@ class DomoToken(httpx.Auth):
         except (TypeError, ValueError):
             lifetime = 3599.0
         self.token = token
+        granted = body.get("scope")
+        self.granted = frozenset(granted.split()) if isinstance(granted, str) else None
+        if self.scopes == AUDIT_SCOPE:
+            self.granted = frozenset({AUDIT_SCOPE})
         margin = 60.0 if lifetime > 120 else lifetime / 2
         self.renew_at = time.monotonic() + lifetime - margin
 
@@ -213,6 +250,51 @@ class DomoConnector(Connector):
                 describe=self.describe,
                 hint=self.request_hint(),
             )
+        )
+
+    def directory(self, client: VendorClient) -> Iterator[DirectoryMember]:
+        """The instance's users (``GET /v1/users``, pages of 500 until an empty one), each
+        once; the token must carry the user scope."""
+        return unique_members(self._users(client))
+
+    def _users(self, client: VendorClient) -> Iterator[DirectoryMember]:
+        offset, previous = 0, None
+        while True:
+            try:
+                rows = client.request(
+                    "GET", "/v1/users", params={"limit": USERS_LIMIT, "offset": offset}
+                )
+            except VendorAuthError as refused:
+                if refused.status is None:
+                    raise  # the token endpoint refused the credentials themselves
+                raise self._no_directory(f"HTTP {refused.status} on the users list") from None
+            granted = getattr(client.http.auth, "granted", None)
+            if granted is not None and USER_SCOPE not in granted:
+                raise self._no_directory("its token was granted no user scope")
+            if not isinstance(rows, list):
+                problem = error_message(rows) or "no list of users"
+                raise VendorDataError(f"{self.describe} answered the users list with {problem}")
+            if not rows:
+                return
+            if rows == previous or offset > MAX_OFFSET:
+                raise VendorDataError(
+                    f"{self.describe} kept answering the same users (is it ignoring the "
+                    "offset?): stopping instead of looping"
+                )
+            for row in rows:
+                if isinstance(row, dict) and text(row.get("id")):
+                    yield DirectoryMember(
+                        vendor_user_id=text(row["id"]),  # a number here, a string in the log
+                        email=text(row.get("email")) or None,
+                        name=full_name(row.get("name")),
+                        role=text(row.get("role")),
+                    )
+            offset, previous = offset + len(rows), rows
+
+    def _no_directory(self, seen: str) -> DirectoryUnavailable:
+        return DirectoryUnavailable(
+            f"{self.describe} may not read the users directory ({seen}): {DIRECTORY_PERMISSION}.",
+            DIRECTORY_PERMISSION,
         )
 
     def pages(self, client: VendorClient) -> Iterator[Page]:

@@ -19,9 +19,22 @@ from datetime import datetime, timedelta
 import httpx
 
 from activity.connectors.base import Connector
+from activity.connectors.directory import (
+    DirectoryMember,
+    MemberStatus,
+    full_name,
+    text,
+    unique_members,
+)
 from activity.connectors.spec import VendorSpec
 from activity.models import UserActivitySnapshot
-from activity.sync.errors import VendorDataError, VendorRequestError, VendorTimeout
+from activity.sync.errors import (
+    DirectoryUnavailable,
+    VendorAuthError,
+    VendorDataError,
+    VendorRequestError,
+    VendorTimeout,
+)
 from activity.sync.http import VendorClient, error_message
 from activity.sync.records import DownloadFacts, NormalizedEvent, Page
 from activity.sync.values import iso_z, required_str
@@ -46,6 +59,13 @@ SNAPSHOT_EVERY = timedelta(hours=1)
 SNAPSHOT_TIMEOUT_FACTOR = 5  # user activity may take this many times the usual time limit
 DOWNLOADS_ROUTE_ADDED = "May 2026"
 EMPTY_PAGE_ATTEMPTS = 4
+# The members list pages only when asked to, with no cap of its own; stay modest.
+DIRECTORY_PAGE_SIZE = 500
+DIRECTORY_MAX_PAGES = 1000
+DIRECTORY_PERMISSION = (
+    "the token's user needs view:OrganizationMemberProfile, which every organization role "
+    "has (a service-account token needs the ORG_READ scope)"
+)
 
 
 # The download-activity feed holds downloads only: query results leaving Lightdash.
@@ -158,6 +178,44 @@ class LightdashConnector(Connector):
         document = _results(body, self.describe)
         yield Page(stream="user_activity", state={"taken_at": iso_z(self.now)}, snapshot=document)
 
+    def directory(self, client: VendorClient) -> Iterator[DirectoryMember]:
+        """The organization's members (``GET /api/v1/org/users``), each once."""
+        return unique_members(self._members(client))
+
+    def _members(self, client: VendorClient) -> Iterator[DirectoryMember]:
+        # Paged with both page and pageSize (never includeGroups, whose grouped query limits
+        # member rows). Rows are filtered by permission after the page is cut, so a short
+        # page proves nothing: the walk ends past totalPageCount, or on an unpaged answer.
+        page = 1
+        while True:
+            try:
+                body = client.request(
+                    "GET",
+                    "/api/v1/org/users",
+                    params={"page": page, "pageSize": DIRECTORY_PAGE_SIZE},
+                )
+            except VendorAuthError as refused:
+                if refused.status != 403:
+                    raise
+                raise DirectoryUnavailable(
+                    f"{self.describe} may not list the organization's members (HTTP 403): "
+                    f"{DIRECTORY_PERMISSION}.",
+                    DIRECTORY_PERMISSION,
+                ) from None
+            rows, pagination = _member_rows(body, self.describe)
+            for row in rows:
+                if isinstance(row, dict) and text(row.get("userUuid")):
+                    yield _member(row)
+            pages = pagination.get("totalPageCount") if isinstance(pagination, dict) else None
+            if not isinstance(pages, int) or isinstance(pages, bool) or page + 1 > pages:
+                return
+            if page >= DIRECTORY_MAX_PAGES:
+                raise VendorDataError(
+                    f"{self.describe} promised more than {DIRECTORY_MAX_PAGES} pages of "
+                    "members: stopping instead of looping"
+                )
+            page += 1
+
     def parse(self, record: dict) -> NormalizedEvent:
         first, last = record.get("userFirstName"), record.get("userLastName")
         name = " ".join(part for part in (first, last) if isinstance(part, str) and part)
@@ -182,6 +240,36 @@ class LightdashConnector(Connector):
                 user_name=name,
             ),
         )
+
+
+def _member_rows(body: object, describe: str) -> tuple[list, object]:
+    """The members and pagination of any of the three answers: paged, unpaged
+    (``results.data`` alone) or a server from before paging (``results`` is the list)."""
+    if isinstance(body, dict) and isinstance(body.get("results"), list):
+        return body["results"], None
+    results = _results(body, describe)
+    rows = results.get("data")
+    if not isinstance(rows, list):
+        raise VendorDataError(f"{describe} answered without a list of members")
+    return rows, results.get("pagination")
+
+
+def _member(row: dict) -> DirectoryMember:
+    active = row.get("isActive")
+    return DirectoryMember(
+        vendor_user_id=text(row["userUuid"]),
+        email=text(row.get("email")) or None,
+        name=full_name(row.get("firstName"), row.get("lastName")),
+        status=(
+            MemberStatus.UNKNOWN
+            if not isinstance(active, bool)
+            else MemberStatus.ACTIVE
+            if active
+            else MemberStatus.DEACTIVATED
+        ),
+        role=text(row.get("role")),
+        pending=row.get("isPending") is True,
+    )
 
 
 def _results(body: object, describe: str) -> dict:

@@ -31,10 +31,6 @@ FIRST = [
     "Katherine",
 ]
 LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson"]
-PEOPLE = [
-    (f"{FIRST[i % len(FIRST)]}", f"{LAST[(i * 7) % len(LAST)]}{'' if i < 40 else i}")
-    for i in range(60)
-]
 LIGHTDASH_FILE_TYPES = ["csv", "xlsx", "jsonl", "image", "s3_jsonl"]
 LIGHTDASH_CONTEXTS = ["dashboardView", "sqlRunner", "api", "cli", "mcp.run_sql", None]
 DATAFOLD_ACTIONS = [
@@ -79,7 +75,10 @@ AGENTS = [
 
 
 def person(index: int) -> tuple[str, str, str]:
-    first, last = PEOPLE[index % len(PEOPLE)]
+    """Person ``index``'s first and last names and address; from 40 on, the last name carries
+    the index, so that no two indexes share a name."""
+    first = FIRST[index % len(FIRST)]
+    last = f"{LAST[(index * 7) % len(LAST)]}{'' if index < 40 else index}"
     return first, last, f"{first}.{last}@example.com".lower()
 
 

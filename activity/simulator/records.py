@@ -15,9 +15,9 @@ from activity.simulator.data import (
     Feed,
     digest,
     iso_micro,
-    person,
     stable_uuid,
 )
+from activity.simulator.organisation import organisation
 
 ORGANIZATION_ID = "org-simulated"
 DOCUMENTS = ["doc-roadmap", "doc-pricing", "doc-onboarding"]
@@ -34,14 +34,14 @@ def build(feed: Feed, key: int, velt_api_key: str = "") -> dict:
 
 
 def lightdash(feed: Feed, ident: int, time_us: int, pick: int, _key: str) -> dict:
-    first, last, _ = person(pick % 60)
-    embed = pick % 17 == 0
+    user = organisation(feed.seed).account("lightdash", pick)
+    embed = pick % 17 == 0  # an embedded dashboard's viewer: no user
     return {
         "downloadUuid": stable_uuid(feed.seed, "download", ident),
         "queryUuid": stable_uuid(feed.seed, "query", pick % 400),
-        "userUuid": None if embed else stable_uuid(feed.seed, "user", pick % 60),
-        "userFirstName": None if embed else first,
-        "userLastName": None if embed else last,
+        "userUuid": None if embed else user.user_id,
+        "userFirstName": None if embed else user.first,
+        "userLastName": None if embed else user.last,
         "fileType": LIGHTDASH_FILE_TYPES[pick % len(LIGHTDASH_FILE_TYPES)],
         "downloadedAt": iso_micro(time_us),
         "originalQueryContext": LIGHTDASH_CONTEXTS[(pick >> 8) % len(LIGHTDASH_CONTEXTS)],
@@ -49,7 +49,7 @@ def lightdash(feed: Feed, ident: int, time_us: int, pick: int, _key: str) -> dic
 
 
 def datafold(feed: Feed, ident: int, time_us: int, pick: int, _key: str) -> dict:
-    first, last, email = person(pick % 60)
+    principal, user = organisation(feed.seed).slot("datafold", pick)
     stamp = iso_micro(time_us)
     # The documents leave the format unstated: serve several.
     formats = [stamp, stamp[:19] + "Z", stamp[:10] + " " + stamp[11:26], stamp[:26] + "+00:00"]
@@ -63,33 +63,33 @@ def datafold(feed: Feed, ident: int, time_us: int, pick: int, _key: str) -> dict
         "action": None if sparse else action,
         "object_type": None if sparse else action.split("_")[-1],
         "object_id": None if sparse else pick % 5000,
-        "user_id": None if sparse else 1000 + pick % 60,
-        "user_email": None if sparse else email,
+        "user_id": None if sparse else int(user.user_id),
+        "user_email": None if sparse else user.email,
         "source": "web" if pick % 3 else "api",
         "status": "success" if pick % 13 else "failure",
         "request_type": "POST" if pick % 2 else "GET",
         "referer": None if sparse else "https://app.datafold.com/",
         "user_agent": None if sparse else AGENTS[pick % len(AGENTS)],
-        "log_entry": None if sparse else f"{first} {last}: {action.replace('_', ' ')}",
+        "log_entry": None if sparse else f"{user.name}: {action.replace('_', ' ')}",
         "payload": None if sparse else {"id": pick % 5000, "nested": {"ok": bool(pick % 2)}},
-        "is_support_user": None if sparse else pick % 29 == 0,
+        "is_support_user": None if sparse else principal.kind == "support",
     }
 
 
 def domo(feed: Feed, ident: int, time_us: int, pick: int, _key: str) -> dict:
-    first, last, _ = person(pick % 60)
+    user = organisation(feed.seed).account("domo", pick)
     action, object_type, text = DOMO_ACTIONS[pick % len(DOMO_ACTIONS)]
     name = f"{object_type.title()} {pick % 300}"
     return {
-        "userName": f"{first} {last}",
-        "userId": str(1_600_000_000 + pick % 60),
+        "userName": user.name,
+        "userId": user.user_id,
         "userType": "USER",
         "actorId": 0,
         "actorName": "",
         "objectName": name,
         "objectId": str(600_000_000 + pick % 300),
         "objectType": object_type,
-        "additionalComment": f"{first} {last} {text.lower()} {name}.",
+        "additionalComment": f"{user.name} {text.lower()} {name}.",
         "time": _domo_time(time_us // 1_000_000, ident),
         "eventText": text,
         "device": "desktop" if pick % 4 else "mobile",
@@ -113,11 +113,11 @@ def _domo_time(seconds: int, ident: int) -> int | str:
 
 
 def velt(feed: Feed, ident: int, time_us: int, pick: int, api_key: str) -> dict:
-    first, last, email = person(pick % 60)
+    account = organisation(feed.seed).account("velt", pick)
     feature, action = VELT_ACTIONS[pick % len(VELT_ACTIONS)]
-    user = {"userId": f"user-{pick % 60}", "email": email, "name": f"{first} {last}"}
+    user = {"userId": account.user_id, "email": account.email, "name": account.name}
     if pick % 23 == 0:
-        user = {"userId": f"user-{pick % 60}"}  # no email, no name
+        user = {"userId": account.user_id}  # no email, no name
     return {
         "id": f"activity-{stable_uuid(feed.seed, 'velt', ident)}",
         "featureType": feature,

@@ -14,8 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from activity.simulator.data import Feed, digest, person, stable_uuid
+from activity.simulator.data import Feed, digest, stable_uuid
 from activity.simulator.hostile import is_hostile, make_hostile, make_user_activity_hostile
+from activity.simulator.organisation import organisation
 from activity.simulator.records import (
     ORGANIZATION_ID,
     build,
@@ -60,6 +61,7 @@ class VendorSimulator:
     ):
         self.seed = seed
         self.hostile = hostile
+        self.organisation = organisation(seed)
         self.now = (now or datetime.now(UTC)).astimezone(UTC)
         self.domo_token_ttl = domo_token_ttl
         end_us = int(self.now.timestamp() * 1_000_000) - 60_000_000  # last event a minute ago
@@ -81,6 +83,7 @@ class VendorSimulator:
         }
         self.lightdash_service_token = f"ldsvc_sim{seed}"
         self.domo_tokens: dict[str, float] = {}
+        self.domo_token_scopes: dict[str, frozenset[str]] = {}
         self.edits: dict[tuple[str, int], dict] = {}
         self._velt_key = secrets.token_bytes(16)
         self._velt_endings = 0
@@ -212,11 +215,11 @@ class VendorSimulator:
         users = 60
 
         def user(index: int, count: int | None = None) -> dict:
-            first, last, _ = person(index)
+            account = self.organisation.account("lightdash", index)
             row = {
-                "userUuid": stable_uuid(self.seed, "user", index),
-                "firstName": first,
-                "lastName": last,
+                "userUuid": account.user_id,
+                "firstName": account.first,
+                "lastName": account.last,
             }
             if count:  # "count" is left out when it is 0
                 row["count"] = count if index % 2 else str(count)

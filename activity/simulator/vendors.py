@@ -17,10 +17,14 @@ from typing import TYPE_CHECKING, Any
 from activity.simulator.records import ORGANIZATION_ID
 
 if TYPE_CHECKING:
+    from activity.simulator.organisation import Account
     from activity.simulator.server import VendorSimulator
 
 LIGHTDASH_MAX_PAGE_SIZE = 2500
 DOMO_MAX_LIMIT = 1000
+DOMO_MAX_USERS_LIMIT = 500
+DOMO_CLIENT_SCOPES = ("audit", "user")
+LIGHTDASH_ORGANIZATION_UUID = "6a0f3c39-1f0e-4c4e-9d53-2b1d7a5c0e11"
 VELT_TOKEN_LIFETIME = 600.0
 # Settings a test may put on a simulator to play documented variations (read with getattr):
 #   lightdash_max_page_size: an instance's LIGHTDASH_QUERY_MAX_PAGE_SIZE (default 2500);
@@ -38,6 +42,16 @@ VELT_TOKEN_LIFETIME = 600.0
 #   domo_page_cap: pages hold at most this many rows, whatever the limit asked;
 #   velt_token_on_last_page: the last page still carries a token, to an empty page;
 #   velt_sdk_templates: records carry clientDocumentId and {{actionUser.name}} templates.
+# And the directories (organization members, users):
+#   lightdash_directory_forbidden: the token's user may not list members (403);
+#   lightdash_directory_shape: "paged" (newest), "no_total" (older servers omit totalResults)
+#     or "bare" (servers before paging: ``results`` is the bare list, paging ignored);
+#   lightdash_directory_hidden: uuids the caller may not see, filtered after the page is cut
+#     (so pages come short while the totals count them);
+#   domo_client_scopes: the scopes the API client was created with (default audit and user);
+#     a token asked for more gets only these, and says so in its ``scope``;
+#   domo_strict_scopes: a token asked for a scope the client lacks is refused (invalid_scope);
+#   domo_users_unchecked: the users list answers any token (only the token's scope tells).
 
 
 @dataclass
@@ -88,6 +102,8 @@ def lightdash(sim: VendorSimulator, call: Call) -> Answer:
     )
     if not valid:
         return lightdash_error(401, "AuthorizationError", "Failed to authorize user")
+    if call.path == "/api/v1/org/users" and call.method == "GET":
+        return _lightdash_members(sim, call)
     prefix = "/api/v1/analytics/user-activity/"
     if not call.path.startswith(prefix):
         return lightdash_error(404, "NotFoundError", "Route not found")
@@ -168,6 +184,67 @@ def _lightdash_downloads(sim: VendorSimulator, call: Call, size: int) -> Answer:
     return Answer(200, {"status": "ok", "results": {"data": rows, "pagination": pagination}})
 
 
+def _lightdash_members(sim: VendorSimulator, call: Call) -> Answer:
+    """``ListOrganizationMembers``: every member in one answer unless both ``page`` and
+    ``pageSize`` are given; rows the caller may not see are dropped after the page is cut."""
+    if getattr(sim, "lightdash_directory_forbidden", False):
+        return lightdash_error(
+            403, "ForbiddenError", "You don't have access to view organization members"
+        )
+    shape = getattr(sim, "lightdash_directory_shape", "paged")
+    members = [
+        _lightdash_member(account, shape) for account in sim.organisation.directory("lightdash")
+    ]
+    hidden = set(getattr(sim, "lightdash_directory_hidden", ()))
+    if shape == "bare":
+        rows = [row for row in members if row["userUuid"] not in hidden]
+        return Answer(200, {"status": "ok", "results": rows})
+    try:
+        page = int(float(call.query.get("page") or 0))
+        size = int(float(call.query.get("pageSize") or 0))
+    except ValueError:
+        return lightdash_error(422, "ValidateError", "page and pageSize must be numbers")
+    if page < 0 or size < 0:
+        return lightdash_error(422, "KnexPaginationError", "page and pageSize must be positive")
+    if not (page and size):
+        rows = [row for row in members if row["userUuid"] not in hidden]
+        return Answer(200, {"status": "ok", "results": {"data": rows}})
+    offset = (page - 1) * size
+    rows = members[offset : offset + size]
+    if call.fault == "duplicates" and offset > 0:
+        rows = members[offset - 1 : offset] + rows  # the order shifted between two pages
+    rows = [row for row in rows if row["userUuid"] not in hidden]
+    pagination = {"page": page, "pageSize": size, "totalPageCount": -(-len(members) // size)}
+    if shape != "no_total":
+        pagination["totalResults"] = len(members)
+    return Answer(200, {"status": "ok", "results": {"data": rows, "pagination": pagination}})
+
+
+def _lightdash_member(account: Account, shape: str) -> dict:
+    pending = account.pending
+    row = {
+        "userUuid": account.user_id,
+        "firstName": "" if pending else account.first,
+        "lastName": "" if pending else account.last,
+        "email": account.email,
+        "organizationUuid": LIGHTDASH_ORGANIZATION_UUID,
+        "role": account.role,
+        "isActive": account.active,
+        "isInviteExpired": False,
+    }
+    if shape == "paged":
+        row |= {
+            "roleUuid": None,
+            "hasMultipleRoles": False,
+            "isPending": pending,
+            "userCreatedAt": "2025-03-04T09:10:11.000Z",
+            "userUpdatedAt": "2026-01-02T03:04:05.000Z",
+            "avatarUrl": None,
+            "avatarGradient": None,
+        }
+    return row
+
+
 def _first_position_below(sim: VendorSimulator, at_us: int, uuid: str) -> int:
     """Newest-first position of the first row with (time, uuid) < (at, uuid)."""
     feed = sim.feeds["lightdash"]
@@ -242,6 +319,8 @@ def domo(sim: VendorSimulator, call: Call) -> Answer:
                 "toe": secrets.token_hex(8),
             },
         )
+    if call.path == "/v1/users" and call.method == "GET":
+        return _domo_users(sim, call, sim.domo_token_scopes.get(token, frozenset()))
     if call.path != "/v1/audit" or call.method != "GET":
         return Answer(
             404,
@@ -264,6 +343,43 @@ def domo(sim: VendorSimulator, call: Call) -> Answer:
     if len(rows) == 1 and getattr(sim, "domo_bare_single", False):
         return Answer(200, rows[0])
     return Answer(200, rows)
+
+
+def _domo_users(sim: VendorSimulator, call: Call, scopes: frozenset[str]) -> Answer:
+    """List users: a bare array, ``limit`` up to 500 from ``offset``, empty past the end."""
+    if "user" not in scopes and not getattr(sim, "domo_users_unchecked", False):
+        return Answer(
+            403,
+            {
+                "status": 403,
+                "statusReason": "Forbidden",
+                "path": call.path,
+                "message": "Access is denied",
+                "toe": secrets.token_hex(8),
+            },
+        )
+    try:
+        limit = int(call.query.get("limit", 50))
+        offset = int(call.query.get("offset", 0))
+    except ValueError:
+        return _domo_bad_request(call.path, "limit and offset must be whole numbers")
+    if limit > DOMO_MAX_USERS_LIMIT or limit < 1 or offset < 0:
+        return _domo_bad_request(call.path, f"limit must be between 1 and {DOMO_MAX_USERS_LIMIT}")
+    members = sim.organisation.directory("domo")[offset : offset + limit]
+    return Answer(
+        200,
+        [
+            {
+                "id": int(account.user_id),
+                "name": account.name,
+                "email": account.email,
+                "role": account.role,
+                "title": "",
+                "phone": "",
+            }
+            for account in members
+        ],
+    )
 
 
 def _domo_bad_request(path: str, message: str) -> Answer:
@@ -307,17 +423,21 @@ def _domo_token(sim: VendorSimulator, call: Call) -> Answer:
         return Answer(
             400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}
         )
-    if "audit" not in form.get("scope", "").split():
+    held = frozenset(getattr(sim, "domo_client_scopes", DOMO_CLIENT_SCOPES))
+    asked = frozenset(form.get("scope", "").split()) or held  # no scope: all of the client's
+    strict = getattr(sim, "domo_strict_scopes", False)
+    if "audit" not in asked & held or (strict and not asked <= held):
         return Answer(400, {"error": "invalid_scope", "error_description": "Invalid scope"})
     token = secrets.token_urlsafe(24)
     sim.domo_tokens[token] = time.monotonic() + sim.domo_token_ttl
+    sim.domo_token_scopes[token] = asked & held
     return Answer(
         200,
         {
             "access_token": token,
             "token_type": "bearer",
             "expires_in": sim.domo_token_ttl,
-            "scope": "audit",
+            "scope": " ".join(sorted(asked & held)),
             "customer": "sim",
             "role": "Admin",
             "userId": 1619916076,

@@ -10,6 +10,10 @@ class SyncError(Exception):
 class VendorAuthError(SyncError):
     """The vendor refused the credentials (401/403): retrying will not help."""
 
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status, when there was one
+
 
 class VendorRequestError(SyncError):
     """The vendor refused the request (another 4xx): a configuration or protocol problem."""
@@ -44,3 +48,13 @@ class VendorDataError(SyncError):
 
 class RecordError(ValueError):
     """One record cannot be normalized; the run skips it and records why."""
+
+
+class DirectoryUnavailable(SyncError):
+    """The credentials may not read the vendor's user directory. The message says what was
+    seen and what permission to grant (``permission`` alone, for a short label); the
+    activity sync goes on without the directory."""
+
+    def __init__(self, message: str, permission: str = ""):
+        super().__init__(message)
+        self.permission = permission

@@ -189,7 +189,8 @@ class VendorClient:
         if status in (401, 403):
             raise VendorAuthError(
                 f"{self.describe} refused the credentials (HTTP {status}: "
-                f"{describe_body(response)}). {self.auth_hint}".strip()
+                f"{describe_body(response)}). {self.auth_hint}".strip(),
+                status,
             )
         if status == 429 or status >= 500:
             raise VendorTransientError(
