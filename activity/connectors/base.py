@@ -36,6 +36,8 @@ class Connector:
     covered_streams: tuple[str, ...] = ()
     # The vendor's own actions, each with its category (``activity.vocabulary``).
     categories: Mapping[str, Category] = {}
+    # Whether the vendor lists its users (``directory``): ids to emails, active or not.
+    has_directory = False
 
     def __init__(
         self,

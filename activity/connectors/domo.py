@@ -224,6 +224,7 @@ FAILED_SIGN_IN = ("FAILED", "LOCKED", "INVALID PASSWORD")
 
 class DomoConnector(Connector):
     spec = SPEC
+    has_directory = True
     categories = CATEGORIES
     covered_streams = ("audit",)
 

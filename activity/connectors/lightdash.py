@@ -27,7 +27,7 @@ from activity.connectors.directory import (
     unique_members,
 )
 from activity.connectors.spec import VendorSpec
-from activity.models import UserActivitySnapshot
+from activity.models import Person, UserActivitySnapshot
 from activity.sync.errors import (
     DirectoryUnavailable,
     VendorAuthError,
@@ -61,6 +61,8 @@ DOWNLOADS_ROUTE_ADDED = "May 2026"
 EMPTY_PAGE_ATTEMPTS = 4
 # The members list pages only when asked to, with no cap of its own; stay modest.
 DIRECTORY_PAGE_SIZE = 500
+SERVICE_ACCOUNT_NAME = "service account"  # the first name Lightdash gives its requests
+SERVICE_ACCOUNT_PREFIX = "service-account:"  # our actor id for one: the prefix, the admin's uuid
 DIRECTORY_MAX_PAGES = 1000
 DIRECTORY_PERMISSION = (
     "the token's user needs view:OrganizationMemberProfile, which every organization role "
@@ -74,6 +76,7 @@ CATEGORIES = {"download": Category.EXPORT}
 
 class LightdashConnector(Connector):
     spec = SPEC
+    has_directory = True
     categories = CATEGORIES
     covered_streams = ("downloads",)
     latest_snapshot: datetime | None = None
@@ -216,16 +219,29 @@ class LightdashConnector(Connector):
                 )
             page += 1
 
+    @classmethod
+    def actor_kind(cls, record: dict) -> str:
+        # A service account's requests carry the userUuid of the admin who created it, under
+        # the first name "service account": the only sign that the admin did not act.
+        first = record.get("userFirstName")
+        if isinstance(first, str) and first.strip().casefold() == SERVICE_ACCOUNT_NAME:
+            return Person.Kind.SERVICE
+        return ""
+
     def parse(self, record: dict) -> NormalizedEvent:
         first, last = record.get("userFirstName"), record.get("userLastName")
         name = " ".join(part for part in (first, last) if isinstance(part, str) and part)
         file_type = record.get("fileType") or ""
         context = record.get("originalQueryContext") or ""
+        kind = self.actor_kind(record)
+        user = record.get("userUuid")
         return NormalizedEvent(
             external_id=required_str(record, "downloadUuid"),
             occurred_at=self.parse_time(record.get("downloadedAt")),
             action="download",
-            actor_id=record.get("userUuid"),
+            # The service account is an actor of its own, not the admin whose id it carries.
+            actor_id=f"{SERVICE_ACCOUNT_PREFIX}{user}" if kind and user else user,
+            actor_kind=kind,
             actor_name=name,
             object_type="query",
             object_id=record.get("queryUuid"),

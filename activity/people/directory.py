@@ -8,13 +8,8 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from activity.models import Identity, Person, Source
-from activity.people.linking import (
-    identities_link,
-    identity_move,
-    persons_by_email,
-    persons_refresh,
-)
+from activity.models import Identity, Source
+from activity.people.linking import identities_link, identities_relink, persons_refresh
 
 Rule = Identity.Rule
 # A directory is read with a sync at most this often: members change slowly, and a large
@@ -66,41 +61,15 @@ def directory_apply(source: Source, members: Iterable, *, now: datetime) -> int:
     )
     if unlinked:
         identities_link(unlinked, rule=Rule.DIRECTORY)
-    _relink_by_email(source, sorted(changed))
+    identities_relink(
+        Identity.objects.filter(source=source, key__in=sorted(changed)).values_list(
+            "id", flat=True
+        ),
+        rule=Rule.DIRECTORY,
+    )
     persons_refresh(
         Identity.objects.filter(source=source, key__in=sorted(changed)).values_list(
             "person_id", flat=True
         )
     )
     return len(members)
-
-
-def _relink_by_email(source: Source, keys: list[str]) -> None:
-    """Identities first seen without an email made persons of their own; once the directory
-    gives the email of someone already known, they join that person (and an emptied person
-    points to where its identities went, so its links still lead somewhere)."""
-    candidates = list(
-        Identity.objects.filter(
-            source=source, key__in=keys, rule=Rule.OWN, pinned=False, person__isnull=False
-        ).exclude(email="")
-    )
-    if not candidates:
-        return
-    by_email = persons_by_email(
-        {identity.email for identity in candidates},
-        excluding=[identity.pk for identity in candidates],
-    )
-    # An address that only these identities hold joins them in the oldest of their persons.
-    oldest: dict[str, int] = {}
-    for identity in candidates:
-        oldest[identity.email] = min(
-            oldest.get(identity.email, identity.person_id), identity.person_id
-        )
-    for identity in candidates:
-        target = by_email.get((identity.email, Person.Kind.HUMAN)) or oldest[identity.email]
-        if identity.kind != Person.Kind.HUMAN or target == identity.person_id:
-            continue
-        old = identity.person_id
-        identity_move(identity, target, rule=Rule.DIRECTORY, pinned=False)
-        if not Identity.objects.filter(person_id=old).exists():
-            Person.objects.filter(pk=old).update(merged_into=target)

@@ -77,8 +77,26 @@ def page_persons(
     unlinked = [identity_id for identity_id, _, person_id, _ in returned if person_id is None]
     linked = identities_link(unlinked) if unlinked else {}
     persons = {key: person_id or linked[identity_id] for identity_id, key, person_id, _ in returned}
+    _relink_new_emails(seen, persons, {key: identity_id for identity_id, key, _, _ in returned})
     _persons_seen(set(persons.values()))
     return persons
+
+
+def _relink_new_emails(seen: dict[str, _Seen], persons: dict[str, int], ids: dict[str, int]):
+    """A record that gives the email of an identity first seen without one (its person has
+    no email yet): the identity joins whoever already holds the address."""
+    with_email = {persons[key]: key for key, one in seen.items() if one.email}
+    if not with_email:
+        return
+    nameless = Person.objects.filter(id__in=list(with_email), primary_email="")
+    keys = [with_email[person_id] for person_id in nameless.values_list("id", flat=True)]
+    if keys:
+        identities_relink([ids[key] for key in keys], rule=Rule.EMAIL)
+        persons.update(
+            Identity.objects.filter(id__in=[ids[key] for key in keys]).values_list(
+                "key", "person_id"
+            )
+        )
 
 
 def _persons_seen(person_ids: set[int]) -> None:
@@ -255,3 +273,40 @@ def persons_refresh(person_ids: Iterable[int]) -> None:
         seen = [identity.last_seen_at for identity in identities if identity.last_seen_at]
         person.last_seen_at = max(seen, default=None)
         person.save(update_fields=["status", "primary_email", "display_name", "last_seen_at"])
+
+
+def identities_relink(identity_ids: Iterable[int], *, rule: str) -> None:
+    """Identities first seen without an email made persons of their own; once their email
+    is known (from a directory, or a later record) and someone else already holds it, they
+    join that person. An emptied person points to where its identities went, so its links
+    still lead somewhere. Staff-pinned identities stay."""
+    candidates = list(
+        Identity.objects.filter(
+            id__in=list(identity_ids), rule=Rule.OWN, pinned=False, person__isnull=False
+        ).exclude(email="")
+    )
+    if not candidates:
+        return
+    by_email = persons_by_email(
+        {identity.email for identity in candidates},
+        excluding=[identity.pk for identity in candidates],
+    )
+    # An address that only these identities hold joins them in the oldest of their persons.
+    oldest: dict[str, int] = {}
+    for identity in candidates:
+        oldest[identity.email] = min(
+            oldest.get(identity.email, identity.person_id), identity.person_id
+        )
+    touched = set()
+    for identity in candidates:
+        touched.add(identity.person_id)
+        target = by_email.get((identity.email, Kind.HUMAN)) or oldest[identity.email]
+        if identity.kind != Kind.HUMAN or target == identity.person_id:
+            continue
+        old = identity.person_id
+        identity_move(identity, target, rule=rule, pinned=False)
+        touched.add(target)
+        if not Identity.objects.filter(person_id=old).exists():
+            Person.objects.filter(pk=old).update(merged_into=target)
+            touched.discard(old)
+    persons_refresh(touched)

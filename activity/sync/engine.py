@@ -16,7 +16,8 @@ from activity.connectors import CONNECTORS
 from activity.connectors.base import Connector
 from activity.crypto import SecretsUnreadable
 from activity.models import CoveredWindow, Source, SyncRun
-from activity.sync.errors import SyncError
+from activity.people.directory import directory_apply, directory_due
+from activity.sync.errors import DirectoryUnavailable, SyncError
 from activity.sync.lease import lease_acquire, lease_heartbeat, lease_holder_name, lease_release
 from activity.sync.prefetch import Prefetch
 from activity.sync.records import Page
@@ -122,11 +123,35 @@ def _run_pages(
     on_page: ProgressCallback | None,
 ) -> None:
     connector.prepare()
-    with connector.client() as client, Prefetch(connector.walk(client)) as pages:
-        for page in pages:
-            _commit_page(source, run, page, holder=holder)
-            if on_page:
-                on_page(run, page)
+    with connector.client() as client:
+        _read_directory(source, connector, client)
+        with Prefetch(connector.walk(client)) as pages:
+            for page in pages:
+                _commit_page(source, run, page, holder=holder)
+                if on_page:
+                    on_page(run, page)
+
+
+def _read_directory(source: Source, connector: Connector, client) -> None:
+    """The vendor's user directory, before the events (so their ids link to emails), at
+    most hourly. It never fails the sync: why it could not be read is kept on the source
+    (the sources page says what permission to grant) and the events sync without it."""
+    if not connector.has_directory or not directory_due(source, now=connector.now):
+        return
+    error = ""
+    try:
+        directory_apply(source, connector.directory(client), now=connector.now)
+    except DirectoryUnavailable as unavailable:
+        error = str(unavailable)
+    except SyncError as failure:
+        error = f"The directory could not be read this time: {failure}"
+    except Exception as failure:
+        logger.exception("reading the directory of %s failed unexpectedly", source.name)
+        error = f"internal error reading the directory: {type(failure).__name__}"
+    source.directory_read_at, source.directory_error = connector.now, _redact(error, source)
+    Source.objects.filter(pk=source.pk).update(
+        directory_read_at=source.directory_read_at, directory_error=source.directory_error
+    )
 
 
 @transaction.atomic

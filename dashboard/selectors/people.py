@@ -6,6 +6,7 @@ from datetime import date
 
 from django.db.models import Q, QuerySet, Sum
 
+from activity.connectors.lightdash import SERVICE_ACCOUNT_NAME, SERVICE_ACCOUNT_PREFIX
 from activity.models import (
     ActivityEvent,
     ActorCategory,
@@ -31,8 +32,14 @@ def person_downloads(person_id: int) -> QuerySet[Download]:
         person_id=person_id, source__vendor=Vendor.LIGHTDASH, key__startswith="id:"
     ).values_list("source_id", "vendor_user_id")
     match = Q()
-    for source_id, user_uuid in lightdash:
-        match |= Q(source_id=source_id, user_uuid=user_uuid)
+    for source_id, user_id in lightdash:
+        # A service account's downloads carry the uuid of the admin who created it.
+        service = Q(user_name__istartswith=SERVICE_ACCOUNT_NAME)
+        if user_id.startswith(SERVICE_ACCOUNT_PREFIX):
+            user_uuid = user_id.removeprefix(SERVICE_ACCOUNT_PREFIX)
+            match |= Q(source_id=source_id, user_uuid=user_uuid) & service
+        else:
+            match |= Q(source_id=source_id, user_uuid=user_id) & ~service
     if not match:
         return download_list().none()
     return download_list().filter(match)

@@ -29,6 +29,7 @@ class SourceHealth:
     task: TaskState
     at_risk: list[Gap]  # gaps about to fall past the vendor's retention
     retention_days: int  # how long the vendor keeps the source's logs
+    has_directory: bool  # the vendor lists its users (``Source.directory_*`` say how it went)
 
     @property
     def lag(self) -> timedelta | None:
@@ -61,6 +62,7 @@ def source_health() -> list[SourceHealth]:
                 task=sync_task_state(source),
                 at_risk=gaps_at_risk(source=source, now=now),
                 retention_days=retention_days(source),
+                has_directory=CONNECTORS[source.vendor].has_directory,
             )
         )
     return result
