@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from activity.crypto import decrypt_secrets, encrypt_secrets
@@ -117,6 +118,7 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["primary_email"], name="person_email"),
             models.Index(fields=["display_name"], name="person_name"),
+            models.Index(Lower("display_name"), name="person_name_folded"),
         ]
 
     def __str__(self) -> str:
@@ -134,7 +136,7 @@ class Identity(models.Model):
     class Rule(models.TextChoices):
         EMAIL = "email", "Same email"
         DIRECTORY = "directory", "Vendor directory"
-        OWN = "own", "No match: a person of its own"
+        OWN = "own", "First of its person"
         STAFF = "staff", "Staff decision"
 
     ANONYMOUS_KEY = "anonymous"

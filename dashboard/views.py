@@ -25,11 +25,11 @@ from activity.people.decisions import (
 )
 from activity.people.selectors import (
     current_person,
-    merge_suggestions,
     people_rows,
     person_decisions,
     person_identities,
     persons_named,
+    suggested_among,
     suggestion_evidence,
     suggestions_for,
 )
@@ -258,7 +258,7 @@ def people(request):
         return _bad_request(request, "dashboard/people.html", context, "No such page.")
     context.update(numbered=numbered, rows=people_rows(list(numbered.object_list)))
     if can_decide_people(request.user):
-        context["suggested"] = {pk for group in merge_suggestions() for pk in group}
+        context["suggested"] = suggested_among(list(numbered.object_list))
     return _render(request, "dashboard/people.html", context)
 
 

@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(blank=True, max_length=255)),
                 ('status', models.CharField(choices=[('active', 'Active'), ('deactivated', 'Deactivated'), ('unknown', 'Unknown')], default='unknown', max_length=20)),
                 ('kind', models.CharField(choices=[('human', 'Human'), ('service', 'Service account'), ('vendor_support', 'Vendor support'), ('anonymous', 'Anonymous')], default='human', max_length=20)),
-                ('rule', models.CharField(choices=[('email', 'Same email'), ('directory', 'Vendor directory'), ('own', 'No match: a person of its own'), ('staff', 'Staff decision')], default='own', max_length=20)),
+                ('rule', models.CharField(choices=[('email', 'Same email'), ('directory', 'Vendor directory'), ('own', 'First of its person'), ('staff', 'Staff decision')], default='own', max_length=20)),
                 ('pinned', models.BooleanField(default=False, help_text='Placed by staff: re-linking leaves it where it is.')),
                 ('first_seen_at', models.DateTimeField(blank=True, null=True)),
                 ('last_seen_at', models.DateTimeField(blank=True, null=True)),

@@ -166,7 +166,9 @@ def identities_link(identity_ids: list[int], *, rule: str = Rule.EMAIL) -> dict[
     says where the email came from), else to a new person of their own. Returns each
     identity's person id."""
     _serialize_linking()
-    identities = list(Identity.objects.filter(id__in=identity_ids, person__isnull=True))
+    identities = list(
+        Identity.objects.filter(id__in=identity_ids, person__isnull=True).select_related("source")
+    )
     emails = {identity.email for identity in identities if identity.email}
     by_email = persons_by_email(emails)
     linked: dict[int, int] = {}
@@ -176,7 +178,7 @@ def identities_link(identity_ids: list[int], *, rule: str = Rule.EMAIL) -> dict[
             identity.person_id, identity.rule = person_id, rule
         else:
             person = Person.objects.create(
-                display_name=identity.name or identity.email or identity.vendor_user_id,
+                display_name=_first_name_for(identity),
                 primary_email=identity.email,
                 kind=identity.kind,
                 status=identity.status,
@@ -187,6 +189,13 @@ def identities_link(identity_ids: list[int], *, rule: str = Rule.EMAIL) -> dict[
         linked[identity.pk] = identity.person_id
     Identity.objects.bulk_update(identities, ["person", "rule"])
     return linked
+
+
+def _first_name_for(identity: Identity) -> str:
+    """What a new person is called, from the identity that made them."""
+    if identity.key == Identity.ANONYMOUS_KEY:
+        return f"Anonymous users of {identity.source.name}"
+    return identity.name or identity.email or identity.vendor_user_id
 
 
 def _email_class(kind: str) -> str:

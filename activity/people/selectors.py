@@ -64,12 +64,14 @@ class PeopleRow:
 def people_list(
     *, search: str = "", kind: str = "", status: str = "", suggested: bool = False
 ) -> QuerySet[Person]:
-    """Current persons, most recently active first, matching a name, email or vendor id
-    (part of one), a kind and a status; ``suggested``: only those with a suggested merge."""
+    """Current persons, most recently active first, matching part of a name or email (or a
+    whole vendor id, or any of their identities' emails), a kind and a status;
+    ``suggested``: only those with a suggested merge."""
     persons = Person.objects.filter(merged_into__isnull=True)
     if search := search.strip():
+        # Part of a person's name or email; any identity's whole email or vendor id (indexed).
         identities = Identity.objects.filter(
-            Q(email__icontains=search) | Q(name__icontains=search) | Q(vendor_user_id=search)
+            Q(email=search.lower()) | Q(vendor_user_id=search)
         ).values("person_id")
         persons = persons.filter(
             Q(id__in=identities)
@@ -166,7 +168,37 @@ def suggestion_evidence(person_ids: list[int]) -> list[Evidence]:
 
 def suggestions_for(person_id: int) -> list[int]:
     """The other persons staff may want to merge with this one (same name)."""
-    for group in merge_suggestions():
-        if person_id in group:
-            return [pk for pk in group if pk != person_id]
-    return []
+    person = Person.objects.filter(pk=person_id).first()
+    if person is None:
+        return []
+    return [pk for pk in _namesakes([person]).get(person.pk, [])]
+
+
+def suggested_among(persons: list[Person]) -> set[int]:
+    """Those of ``persons`` who have a suggested merge (a namesake), by the name index."""
+    return {pk for pk, others in _namesakes(persons).items() if others}
+
+
+def _namesakes(persons: list[Person]) -> dict[int, list[int]]:
+    """Each human person's current namesakes (same full name, any case)."""
+    names = {
+        person.display_name.lower()
+        for person in persons
+        if person.display_name and person.kind == Person.Kind.HUMAN
+    }
+    if not names:
+        return {}
+    holders: dict[str, list[int]] = {}
+    for pk, folded in (
+        Person.objects.filter(merged_into__isnull=True, kind=Person.Kind.HUMAN)
+        .annotate(folded=Lower("display_name"))
+        .filter(folded__in=names)
+        .order_by("id")
+        .values_list("id", "folded")
+    ):
+        holders.setdefault(folded, []).append(pk)
+    return {
+        person.pk: [pk for pk in holders.get(person.display_name.lower(), []) if pk != person.pk]
+        for person in persons
+        if person.display_name and person.kind == Person.Kind.HUMAN
+    }
