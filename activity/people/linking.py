@@ -74,48 +74,45 @@ def page_persons(
     if not seen:
         return {}
     returned = _identities_upsert(source_id, seen)
-    unlinked = [identity_id for identity_id, _, person_id, _ in returned if person_id is None]
-    linked = identities_link(unlinked) if unlinked else {}
-    persons = {key: person_id or linked[identity_id] for identity_id, key, person_id, _ in returned}
-    _relink_new_emails(seen, persons, {key: identity_id for identity_id, key, _, _ in returned})
-    _persons_seen(set(persons.values()))
+    unlinked = [row[0] for row in returned if row[2] is None]
+    if unlinked:
+        linked = identities_link(unlinked)
+        _persons_seen(set(linked.values()))
+        returned = [(row[0], row[1], row[2] or linked[row[0]], *row[3:]) for row in returned]
+    persons = {key: person_id for _, key, person_id, _, _ in returned}
+    # A record that gives the email of an identity first seen without one (its person has
+    # no email yet): the identity joins whoever already holds the address.
+    relink = [identity_id for identity_id, _, _, _, emailless in returned if emailless]
+    if relink:
+        identities_relink(relink, rule=Rule.EMAIL)
+        persons.update(Identity.objects.filter(id__in=relink).values_list("key", "person_id"))
     return persons
 
 
-def _relink_new_emails(seen: dict[str, _Seen], persons: dict[str, int], ids: dict[str, int]):
-    """A record that gives the email of an identity first seen without one (its person has
-    no email yet): the identity joins whoever already holds the address."""
-    with_email = {persons[key]: key for key, one in seen.items() if one.email}
-    if not with_email:
-        return
-    nameless = Person.objects.filter(id__in=list(with_email), primary_email="")
-    keys = [with_email[person_id] for person_id in nameless.values_list("id", flat=True)]
-    if keys:
-        identities_relink([ids[key] for key in keys], rule=Rule.EMAIL)
-        persons.update(
-            Identity.objects.filter(id__in=[ids[key] for key in keys]).values_list(
-                "key", "person_id"
-            )
-        )
-
-
 def _persons_seen(person_ids: set[int]) -> None:
-    """Each person's last seen: the latest of their identities' (one statement a page)."""
+    """Each person's last seen: the latest of their identities', the persons locked in id
+    order (concurrent syncs of sources that share persons wait instead of deadlocking)."""
     person, identity = Person._meta.db_table, _IDENTITY_TABLE
     ids = sorted(person_ids)
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"SELECT id FROM {person} WHERE id IN ({marks}) ORDER BY id FOR UPDATE", chunk
+                )
             cursor.execute(
                 f"UPDATE {person} SET last_seen_at = (SELECT max(last_seen_at) FROM {identity} "
-                f"WHERE {identity}.person_id = {person}.id) "
-                f"WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+                f"WHERE {identity}.person_id = {person}.id) WHERE id IN ({marks})",
                 chunk,
             )
 
 
 def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
-    """Insert or refresh the identities; ``(id, key, person_id, kind)`` of each."""
+    """Insert or refresh the identities and their persons' last seen; ``(id, key, person_id,
+    kind, emailless)`` of each, ``emailless`` when the identity has an email that its person
+    does not (it was first seen without one)."""
     adapt = connection.ops.adapt_datetimefield_value
     rows = [
         (
@@ -146,8 +143,23 @@ def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
         f"THEN excluded.last_seen_at ELSE {table}.last_seen_at END, "
         f"name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE {table}.name END, "
         f"email = CASE WHEN {table}.email = '' THEN excluded.email ELSE {table}.email END "
-        "RETURNING id, key, person_id, kind"
+        "RETURNING id, key, person_id, kind, email, last_seen_at"
     )
+    if connection.vendor == "postgresql":
+        # One statement: the identities, then their persons' last seen, as an upsert whose
+        # sorted input locks the persons in id order (it always meets the existing row).
+        person = Person._meta.db_table
+        statement = (
+            f"WITH up AS ({statement}), seen AS ("
+            f"INSERT INTO {person} (id, display_name, primary_email, status, kind, created_at, "
+            "last_seen_at) SELECT person_id, '', '', 'unknown', 'human', now(), max(last_seen_at) "
+            "FROM up WHERE person_id IS NOT NULL GROUP BY person_id ORDER BY person_id "
+            "ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at "
+            f"WHERE {person}.last_seen_at IS NULL "
+            f"OR {person}.last_seen_at < excluded.last_seen_at) "
+            "SELECT up.id, up.key, up.person_id, up.kind, up.email <> '' AND p.primary_email = '' "
+            f"FROM up LEFT JOIN {person} p ON p.id = up.person_id"
+        )
     placeholders = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
     returned: list[tuple] = []
     with connection.cursor() as cursor:
@@ -158,7 +170,18 @@ def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
                 [value for row in chunk for value in row],
             )
             returned += cursor.fetchall()
-    return returned
+    if connection.vendor == "postgresql":
+        return returned
+    # Elsewhere (SQLite: one writer at a time), the same in plain statements.
+    _persons_seen({row[2] for row in returned if row[2] is not None})
+    linked = [row[2] for row in returned if row[2] is not None and row[4]]
+    emailless = set(
+        Person.objects.filter(id__in=linked, primary_email="").values_list("id", flat=True)
+    )
+    return [
+        (identity_id, key, person_id, kind, person_id in emailless and bool(email))
+        for identity_id, key, person_id, kind, email, _ in returned
+    ]
 
 
 def identities_link(identity_ids: list[int], *, rule: str = Rule.EMAIL) -> dict[int, int]:
