@@ -20,6 +20,20 @@ Kind = Person.Kind
 Rule = Identity.Rule
 _IDENTITY_TABLE = Identity._meta.db_table
 _CHUNK = 200
+# The identity upsert's columns as PostgreSQL array types, in its column order.
+_UPSERT_TYPES = (
+    "bigint",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "boolean",
+    "timestamptz",
+    "timestamptz",
+)
 # Kinds that are never linked by email to a person of another kind: a vendor's support
 # staff is not the customer whose address they happen to share, an embed viewer is nobody.
 _SEPARATE_KINDS = (Kind.VENDOR_SUPPORT, Kind.ANONYMOUS)
@@ -131,9 +145,14 @@ def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
         for key, one in sorted(seen.items())  # one lock order for concurrent syncs
     ]
     table = _IDENTITY_TABLE
+    if connection.vendor == "postgresql":
+        # The rows as column arrays: one statement text whatever the page holds (parsed once).
+        values = "SELECT * FROM unnest(" + ", ".join(f"%s::{t}[]" for t in _UPSERT_TYPES) + ")"
+    else:
+        values = "VALUES {values}"
     statement = (
         f"INSERT INTO {table} (source_id, key, vendor_user_id, email, name, status, kind, "
-        "rule, pinned, first_seen_at, last_seen_at) VALUES {values} "
+        f"rule, pinned, first_seen_at, last_seen_at) {values} "
         "ON CONFLICT (source_id, key) DO UPDATE SET "
         f"first_seen_at = CASE WHEN {table}.first_seen_at IS NULL "
         f"OR excluded.first_seen_at < {table}.first_seen_at "
@@ -160,9 +179,12 @@ def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
             "SELECT up.id, up.key, up.person_id, up.kind, up.email <> '' AND p.primary_email = '' "
             f"FROM up LEFT JOIN {person} p ON p.id = up.person_id"
         )
-    placeholders = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
     returned: list[tuple] = []
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(statement, [list(column) for column in zip(*rows, strict=True)])
+            return cursor.fetchall()
+        placeholders = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
         for start in range(0, len(rows), _CHUNK):
             chunk = rows[start : start + _CHUNK]
             cursor.execute(
@@ -170,8 +192,6 @@ def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
                 [value for row in chunk for value in row],
             )
             returned += cursor.fetchall()
-    if connection.vendor == "postgresql":
-        return returned
     # Elsewhere (SQLite: one writer at a time), the same in plain statements.
     _persons_seen({row[2] for row in returned if row[2] is not None})
     linked = [row[2] for row in returned if row[2] is not None and row[4]]
