@@ -124,7 +124,8 @@ def events_save(*, source: Source, events: Sequence[NormalizedEvent]) -> tuple[i
         unique[key] = ((*row, persons[identity_key(row[3], row[5])]), event)
     rows = [row for row, _ in unique.values()]
     if connection.vendor == "postgresql":
-        inserted, stale = _insert_postgresql(rows)
+        with_ids = any(event.download for _, event in unique.values())
+        inserted, stale = _insert_postgresql(rows, with_ids=with_ids)
     else:
         inserted = _insert_generic(rows)
         known = set(unique).difference(key for _, key in inserted)
@@ -205,28 +206,34 @@ def _download_rollup_rows(source: Source, downloads: list[tuple[int, NormalizedE
     )
 
 
-def _insert_postgresql(rows: list[tuple]) -> tuple[list[tuple[int, str]], list[tuple]]:
+def _insert_postgresql(
+    rows: list[tuple], *, with_ids: bool
+) -> tuple[list[tuple[int | None, str]], list[tuple]]:
     """The rows, by COPY straight into the table, or merged if some are already stored;
     returns the inserted (id, external_id) and the stored events whose content changed.
+    ``with_ids``: the caller needs the new ids (downloads point to their events); without,
+    the ids are left to the column's default and not returned (one round trip fewer).
 
     A backfill's pages are all new, and COPY is the fastest way in. A page that overlaps
     stored events (an incremental sync's re-read window, a retried page) is refused whole by
     the unique key, and then merged row by row.
     """
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [_EVENT_TABLE, len(rows)],
-        )
-        ids = [event_id for (event_id,) in cursor.fetchall()]
+        ids: list[int | None] = [None] * len(rows)
+        if with_ids:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [_EVENT_TABLE, len(rows)],
+            )
+            ids = [event_id for (event_id,) in cursor.fetchall()]
         try:
             with transaction.atomic():
-                _copy(
-                    cursor,
-                    _EVENT_TABLE,
-                    ("id", *EVENT_COLUMNS),
-                    [(event_id, *row) for event_id, row in zip(ids, rows, strict=True)],
-                )
+                if with_ids:
+                    columns = ("id", *EVENT_COLUMNS)
+                    copied = [(event_id, *row) for event_id, row in zip(ids, rows, strict=True)]
+                else:
+                    columns, copied = EVENT_COLUMNS, rows
+                _copy(cursor, _EVENT_TABLE, columns, copied)
         except IntegrityError:
             return _merge_postgresql(rows)
     return [(event_id, row[1]) for event_id, row in zip(ids, rows, strict=True)], []
