@@ -17,6 +17,7 @@ from activity.models import (
     DailyDownload,
     DailyDownloader,
     DownloaderTotal,
+    Person,
     WeeklyActor,
     WeeklyDownloader,
     WeeklyPeople,
@@ -28,6 +29,7 @@ _WEEKLY_TABLE = WeeklyActor._meta.db_table
 _WEEKLY_PEOPLE_TABLE = WeeklyPeople._meta.db_table
 _TOTAL_TABLE = ActorTotal._meta.db_table
 _CATEGORY_TABLE = ActorCategory._meta.db_table
+_PERSON_TABLE = Person._meta.db_table
 _ACTIVITY_KEY = "day, source_id, action, object_type, category, outcome"
 
 
@@ -56,13 +58,16 @@ def rollups_add(
     by_action: Counter[tuple[date, int, str, str, str, str]] = Counter()
     by_person: Counter[tuple[date, int, int]] = Counter()
     by_category: Counter[tuple[int, str]] = Counter()
+    latest: dict[int, datetime] = {}
     for source_id, occurred_at, action, object_type, category, outcome, person_id in rows:
         day = occurred_at.date()
         by_action[day, source_id, action, object_type, category, outcome] += sign
         if person_id:
             by_person[day, source_id, person_id] += sign
             by_category[person_id, category] += sign
-    person_rollups_add(by_person, by_category, activity=by_action)
+            if sign > 0 and (person_id not in latest or latest[person_id] < occurred_at):
+                latest[person_id] = occurred_at
+    person_rollups_add(by_person, by_category, activity=by_action, last_seen=latest)
 
 
 def person_rollups_add(
@@ -70,9 +75,11 @@ def person_rollups_add(
     by_category: Counter[tuple[int, str]],
     *,
     activity: Counter | None = None,
+    last_seen: dict[int, datetime] | None = None,
 ) -> None:
     """Add signed counts of events per (day, source, person) and per (person, category) to
-    every rollup that counts people, and ``activity`` to the daily activity rollup."""
+    every rollup that counts people, ``activity`` to the daily activity rollup, and move each
+    person's last seen up to ``last_seen``."""
     by_week: Counter[tuple[date, int]] = Counter()
     by_total: Counter[tuple[int]] = Counter()
     for (day, _, person_id), events in by_day.items():
@@ -86,6 +93,7 @@ def person_rollups_add(
         _Counts(_TOTAL_TABLE, "person_id", _nonzero(by_total)),
         _Counts(_CATEGORY_TABLE, "person_id, category", _nonzero(by_category)),
         people_of=weekly,
+        last_seen=last_seen or {},
     )
 
 
@@ -156,19 +164,26 @@ class _Counts:
         )
 
 
-def _add(*tables: _Counts, people_of: _Counts | None = None) -> None:
+def _add(
+    *tables: _Counts, people_of: _Counts | None = None, last_seen: dict[int, datetime] | None = None
+) -> None:
     """Add each table's counts; rows that fall to zero are removed. ``people_of`` (the weekly
-    person rows) also counts into WeeklyPeople the rows that appear or disappear."""
+    person rows) also counts into WeeklyPeople the rows that appear or disappear;
+    ``last_seen`` moves persons' last seen up (never down).
+
+    Person rows are locked here only, in one statement on PostgreSQL, in id order: concurrent
+    syncs that share persons wait for each other instead of deadlocking."""
     tables = tuple(counts for counts in tables if counts.counts)
-    if not tables:
+    if not tables and not last_seen:
         return
     if connection.vendor == "postgresql":
-        _add_postgresql(tables, people_of)
+        _add_postgresql(tables, people_of, last_seen or {})
     else:
         for counts in tables:
             returned = _add_generic(counts, returning=counts is people_of)
             if counts is people_of:
                 _add_generic(_people_counts(counts, returned))
+        _last_seen_generic(last_seen or {})
     if any(n < 0 for counts in tables for n in counts.counts.values()):
         with connection.cursor() as cursor:
             for table in {counts.table for counts in tables}:
@@ -181,11 +196,26 @@ def _value_of(tables: tuple[_Counts, ...], table: str) -> str:
     return next(counts.value for counts in tables if counts.table == table)
 
 
-def _add_postgresql(tables: tuple[_Counts, ...], people_of: _Counts | None) -> None:
+def _add_postgresql(
+    tables: tuple[_Counts, ...], people_of: _Counts | None, last_seen: dict[int, datetime]
+) -> None:
     """One statement for the page, whatever the number of rollups: each table's rows as
     column arrays, unnested in order, inserted by its own data-modifying CTE."""
     parts: list[str] = []
     params: list[list] = []
+    if last_seen:
+        # An upsert whose sorted input locks the persons in id order; it always meets the
+        # existing row, so the placeholder values of the insert are never written.
+        ids = sorted(last_seen)
+        params += [ids, [last_seen[person_id] for person_id in ids]]
+        parts.append(
+            f"seen AS (INSERT INTO {_PERSON_TABLE} (id, display_name, primary_email, status, "
+            "kind, created_at, last_seen_at) SELECT id, '', '', 'unknown', 'human', now(), last "
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS given(id, last) ORDER BY id "
+            "ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at "
+            f"WHERE {_PERSON_TABLE}.last_seen_at IS NULL "
+            f"OR {_PERSON_TABLE}.last_seen_at < excluded.last_seen_at)"
+        )
     for n, counts in enumerate(tables):
         rows = counts.rows()
         columns = f"{counts.key_columns}, {counts.value}"
@@ -210,6 +240,21 @@ def _add_postgresql(tables: tuple[_Counts, ...], people_of: _Counts | None) -> N
             )
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} SELECT 1", params)
+
+
+def _last_seen_generic(last_seen: dict[int, datetime]) -> None:
+    if not last_seen:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {_PERSON_TABLE} SET last_seen_at = %s "
+            "WHERE id = %s AND (last_seen_at IS NULL OR last_seen_at < %s)",
+            [
+                (adapt(moment), person_id, adapt(moment))
+                for person_id, moment in sorted(last_seen.items())
+            ],
+        )
 
 
 def _people_counts(weekly: _Counts, returned: list[tuple]) -> _Counts:

@@ -30,7 +30,8 @@ class DecisionError(ValueError):
 def _locked(*person_ids: int) -> dict[int, Person]:
     """The persons, locked in id order (concurrent decisions over the same persons wait for
     each other instead of each moving half the identities)."""
-    persons = Person.objects.select_for_update().filter(id__in=person_ids).order_by("id")
+    # No-key locks: syncs inserting events of these persons (key-share locks) go on.
+    persons = Person.objects.select_for_update(no_key=True).filter(id__in=person_ids).order_by("id")
     found = {person.pk: person for person in persons}
     missing = sorted(set(person_ids) - set(found))
     if missing:

@@ -91,7 +91,6 @@ def page_persons(
     unlinked = [row[0] for row in returned if row[2] is None]
     if unlinked:
         linked = identities_link(unlinked)
-        _persons_seen(set(linked.values()))
         returned = [(row[0], row[1], row[2] or linked[row[0]], *row[3:]) for row in returned]
     persons = {key: person_id for _, key, person_id, _, _ in returned}
     # A record that gives the email of an identity first seen without one (its person has
@@ -103,30 +102,10 @@ def page_persons(
     return persons
 
 
-def _persons_seen(person_ids: set[int]) -> None:
-    """Each person's last seen: the latest of their identities', the persons locked in id
-    order (concurrent syncs of sources that share persons wait instead of deadlocking)."""
-    person, identity = Person._meta.db_table, _IDENTITY_TABLE
-    ids = sorted(person_ids)
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join(["%s"] * len(chunk))
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"SELECT id FROM {person} WHERE id IN ({marks}) ORDER BY id FOR UPDATE", chunk
-                )
-            cursor.execute(
-                f"UPDATE {person} SET last_seen_at = (SELECT max(last_seen_at) FROM {identity} "
-                f"WHERE {identity}.person_id = {person}.id) WHERE id IN ({marks})",
-                chunk,
-            )
-
-
 def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
-    """Insert or refresh the identities and their persons' last seen; ``(id, key, person_id,
-    kind, emailless)`` of each, ``emailless`` when the identity has an email that its person
-    does not (it was first seen without one)."""
+    """Insert or refresh the identities; ``(id, key, person_id, kind, emailless)`` of each,
+    ``emailless`` when the identity has an email that its person does not (it was first seen
+    without one)."""
     adapt = connection.ops.adapt_datetimefield_value
     rows = [
         (
@@ -165,17 +144,11 @@ def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
         "RETURNING id, key, person_id, kind, email, last_seen_at"
     )
     if connection.vendor == "postgresql":
-        # One statement: the identities, then their persons' last seen, as an upsert whose
-        # sorted input locks the persons in id order (it always meets the existing row).
+        # One statement: the identities, and which of them bring an email their person
+        # lacks. (Persons' last seen moves with the rollups, where person rows are locked.)
         person = Person._meta.db_table
         statement = (
-            f"WITH up AS ({statement}), seen AS ("
-            f"INSERT INTO {person} (id, display_name, primary_email, status, kind, created_at, "
-            "last_seen_at) SELECT person_id, '', '', 'unknown', 'human', now(), max(last_seen_at) "
-            "FROM up WHERE person_id IS NOT NULL GROUP BY person_id ORDER BY person_id "
-            "ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at "
-            f"WHERE {person}.last_seen_at IS NULL "
-            f"OR {person}.last_seen_at < excluded.last_seen_at) "
+            f"WITH up AS ({statement}) "
             "SELECT up.id, up.key, up.person_id, up.kind, up.email <> '' AND p.primary_email = '' "
             f"FROM up LEFT JOIN {person} p ON p.id = up.person_id"
         )
@@ -193,7 +166,6 @@ def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
             )
             returned += cursor.fetchall()
     # Elsewhere (SQLite: one writer at a time), the same in plain statements.
-    _persons_seen({row[2] for row in returned if row[2] is not None})
     linked = [row[2] for row in returned if row[2] is not None and row[4]]
     emailless = set(
         Person.objects.filter(id__in=linked, primary_email="").values_list("id", flat=True)
