@@ -1,0 +1,93 @@
+"""The stored history rules read, through the event table's indexes: a person's events in a
+span (the ``(person, occurred_at, id)`` index), failures in a span (the partial index on
+failures), and per-hour or per-hour-of-day counts aggregated in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncHour
+
+from activity.detections.base import EventRow, event_rows
+from activity.models import ActivityEvent
+from activity.vocabulary import Category, Outcome
+
+
+def person_events(
+    person_id: int, start: datetime, stop: datetime, *, categories: Iterable[str] = ()
+) -> list[EventRow]:
+    """The person's events with ``start <= occurred_at < stop``, oldest first."""
+    events = ActivityEvent.objects.filter(
+        person_id=person_id, occurred_at__gte=start, occurred_at__lt=stop
+    )
+    if categories:
+        events = events.filter(category__in=list(categories))
+    return event_rows(events.order_by("occurred_at", "id"))
+
+
+def failed_signins(start: datetime, stop: datetime, condition: Q) -> list[EventRow]:
+    """Failed authentication events in the span matching ``condition``, oldest first."""
+    events = ActivityEvent.objects.filter(
+        condition,
+        outcome=Outcome.FAILURE,
+        category=Category.AUTHENTICATION,
+        occurred_at__gte=start,
+        occurred_at__lt=stop,
+    )
+    return event_rows(events.order_by("occurred_at", "id"))
+
+
+def grown(fetch, rows: list[EventRow], gap: timedelta) -> list[EventRow]:
+    """``rows`` with every stored row chained to them by gaps under ``gap``: ``fetch(start,
+    stop)`` is asked for a wider span until no row lies within ``gap`` of its edges."""
+    start, stop = rows[0].occurred_at, rows[-1].occurred_at
+    while True:
+        found = fetch(start - gap, stop + gap + timedelta(microseconds=1))
+        if not found:
+            return rows
+        first, last = found[0].occurred_at, found[-1].occurred_at
+        if first >= start and last <= stop:
+            return found
+        start, stop = min(start, first), max(stop, last)
+
+
+def hourly_max(person_id: int, start: datetime, stop: datetime, category: str) -> int:
+    """The most events of ``category`` the person had in any clock hour of the span."""
+    counts = (
+        ActivityEvent.objects.filter(
+            person_id=person_id, category=category, occurred_at__gte=start, occurred_at__lt=stop
+        )
+        .annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
+        .values("hour")
+        .annotate(events=Count("id"))
+        .values_list("events", flat=True)
+        .order_by()
+    )
+    return max(counts, default=0)  # at most 720 hours
+
+
+def hours_of_week(person_id: int, start: datetime, stop: datetime) -> dict[tuple[int, int], int]:
+    """The person's events in the span by (ISO weekday 1-7, UTC hour 0-23)."""
+    rows = (
+        ActivityEvent.objects.filter(
+            person_id=person_id, occurred_at__gte=start, occurred_at__lt=stop
+        )
+        .annotate(
+            weekday=ExtractIsoWeekDay("occurred_at", tzinfo=UTC),
+            hour=ExtractHour("occurred_at", tzinfo=UTC),
+        )
+        .values_list("weekday", "hour")
+        .annotate(events=Count("id"))
+        .order_by()
+    )
+    return {(weekday, hour): events for weekday, hour, events in rows}
+
+
+def hour_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def day_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -1,0 +1,116 @@
+"""Unusual hours: activity far outside the person's own usual hours, weekends included.
+
+A person's usual hours are the shortest stretch of the (UTC) clock holding ``coverage`` of
+their events over the ``baseline_days`` before the day in question; an event at least
+``hours_outside`` hours from that stretch is unusual, and so is any weekend event of a person
+whose baseline has less than ``weekend_share`` of its events on weekends. People with fewer
+than ``min_baseline_events`` events in the baseline are never judged (new people, rare users).
+One alert per person per UTC day, medium severity."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from activity.detections import history
+from activity.detections.base import (
+    Context,
+    EventRow,
+    Finding,
+    plural,
+    span_text,
+    threshold,
+)
+from activity.models import Person
+
+NAME = "unusual_hours"
+SEVERITY = "medium"
+WEEKEND = (6, 7)  # ISO weekdays
+
+
+@dataclass(frozen=True)
+class Settings:
+    min_baseline_events: int = threshold(50, help="Fewer events in the baseline: never judged.")
+    baseline_days: int = threshold(30, maximum=365, help="Days of history behind the baseline.")
+    coverage: float = threshold(
+        0.9, minimum=0.5, maximum=1.0, help="Share of the baseline the usual hours hold."
+    )
+    hours_outside: int = threshold(3, maximum=12, help="How far outside the usual hours alerts.")
+    weekend_share: float = threshold(
+        0.02, minimum=0.0, maximum=1.0, help="Below this share of weekend work, weekends alert."
+    )
+
+
+@dataclass(frozen=True)
+class Usual:
+    start: int  # first usual hour
+    length: int  # hours
+    events: int
+    weekend_share: float
+
+    def distance(self, hour: int) -> int:
+        offset = (hour - self.start) % 24
+        if offset < self.length:
+            return 0
+        return min(offset - self.length + 1, 24 - offset)
+
+    @property
+    def text(self) -> str:
+        return f"{self.start:02d}:00 to {(self.start + self.length) % 24:02d}:00 UTC"
+
+
+def usual_hours(counts: dict[tuple[int, int], int], coverage: float) -> Usual:
+    """The shortest circular stretch of hours holding ``coverage`` of the events."""
+    by_hour = [0] * 24
+    for (_, hour), events in counts.items():
+        by_hour[hour] += events
+    total = sum(by_hour)
+    weekend = sum(events for (weekday, _), events in counts.items() if weekday in WEEKEND)
+    need = coverage * total
+    for length in range(1, 25):
+        for start in range(24):
+            if sum(by_hour[(start + i) % 24] for i in range(length)) >= need:
+                return Usual(start, length, total, weekend / total if total else 0.0)
+    return Usual(0, 24, total, weekend / total if total else 0.0)
+
+
+def find(events: list[EventRow], settings: Settings, context: Context) -> list[Finding]:
+    days: dict[tuple[int, datetime], None] = defaultdict(lambda: None)
+    people = context.people(event.person_id for event in events)
+    for event in events:
+        if event.person_id is not None and people.get(event.person_id, ("",))[0] in (
+            Person.Kind.HUMAN,
+        ):
+            days[event.person_id, history.day_start(event.occurred_at)]
+    findings = []
+    for person_id, day in days:
+        counts = history.hours_of_week(person_id, day - timedelta(days=settings.baseline_days), day)
+        if sum(counts.values()) < settings.min_baseline_events:
+            continue
+        usual = usual_hours(counts, settings.coverage)
+        weekend = day.isoweekday() in WEEKEND and usual.weekend_share < settings.weekend_share
+        rows = [
+            row
+            for row in history.person_events(person_id, day, day + timedelta(days=1))
+            if weekend or usual.distance(row.occurred_at.hour) >= settings.hours_outside
+        ]
+        if not rows:
+            continue
+        when = "on a weekend, when they rarely work, " if weekend else ""
+        findings.append(
+            Finding(
+                rule=NAME,
+                severity=SEVERITY,
+                group_key=f"person:{person_id}:{day:%Y-%m-%d}",
+                person_id=person_id,
+                events=tuple(rows),
+                explanation=(
+                    f"{plural(len(rows), 'event')} by {context.label(person_id)} {when}"
+                    f"{span_text(rows[0].occurred_at, rows[-1].occurred_at)}; their usual hours "
+                    f"are {usual.text} ({usual.events} events over the previous "
+                    f"{settings.baseline_days} days)."
+                ),
+            )
+        )
+    return findings
