@@ -66,6 +66,7 @@ def detections_backtest(
     *,
     since: datetime | None = None,
     rule: str | None = None,
+    overrides: dict | None = None,
     dry_run: bool = True,
     batch_size: int = BATCH_SIZE,
 ) -> Outcome:
@@ -73,7 +74,7 @@ def detections_backtest(
     from ``since``: a dry run only collects the findings; otherwise they become alerts, as
     the same events would have raised (re-running raises nothing new)."""
     outcome = Outcome()
-    rules = rules_enabled(only=rule)
+    rules = rules_enabled(only=rule, overrides=overrides)
     for events in _history(since, batch_size):
         if dry_run:
             context = Context(dry_run=True)

@@ -38,9 +38,12 @@ def rule_settings_from(name: str, thresholds: dict[str, Any]):
     return settings_from(rule_module(name).Settings, thresholds)
 
 
-def rules_enabled(only: str | None = None) -> list[tuple[RuleModule, Any]]:
+def rules_enabled(
+    only: str | None = None, overrides: dict[str, Any] | None = None
+) -> list[tuple[RuleModule, Any]]:
     """``(rule, settings)`` of each enabled rule (a rule with no stored row is enabled, with
-    its defaults); with ``only``, that rule whether enabled or not (a backtest)."""
+    its defaults); with ``only``, that rule whether enabled or not, its stored thresholds
+    changed by ``overrides`` (a backtest)."""
     from activity.detections.models import Rule
 
     stored = {rule.name: rule for rule in Rule.objects.all()}
@@ -51,5 +54,6 @@ def rules_enabled(only: str | None = None) -> list[tuple[RuleModule, Any]]:
             continue
         if only is None and row is not None and not row.enabled:
             continue
-        chosen.append((module, settings_from(module.Settings, row.thresholds if row else {})))
+        thresholds = {**(row.thresholds if row else {}), **(overrides or {})}
+        chosen.append((module, settings_from(module.Settings, thresholds)))
     return chosen
