@@ -1,14 +1,15 @@
 """The stored history rules read, through the event table's indexes: a person's events in a
 span (the ``(person, occurred_at, id)`` index), failures in a span (the partial index on
-failures), and per-hour or per-hour-of-day counts aggregated in the database."""
+failures), and per-hour counts aggregated in the database."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Q
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncHour
+from django.db.models.functions import TruncHour
 
 from activity.detections.base import EventRow, event_rows
 from activity.models import ActivityEvent
@@ -68,21 +69,19 @@ def hourly_max(person_id: int, start: datetime, stop: datetime, category: str) -
     return max(counts, default=0)  # at most 720 hours
 
 
-def hours_of_week(person_id: int, start: datetime, stop: datetime) -> dict[tuple[int, int], int]:
-    """The person's events in the span by (ISO weekday 1-7, UTC hour 0-23)."""
-    rows = (
+def active_hours(person_id: int, start: datetime, stop: datetime) -> dict[tuple[int, int], int]:
+    """The clock hours in the span in which the person did anything, counted by (ISO weekday
+    1-7, UTC hour 0-23): an hour of a thousand exports counts once, like an hour of one."""
+    hours = (
         ActivityEvent.objects.filter(
             person_id=person_id, occurred_at__gte=start, occurred_at__lt=stop
         )
-        .annotate(
-            weekday=ExtractIsoWeekDay("occurred_at", tzinfo=UTC),
-            hour=ExtractHour("occurred_at", tzinfo=UTC),
-        )
-        .values_list("weekday", "hour")
-        .annotate(events=Count("id"))
+        .annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
+        .values_list("hour", flat=True)
+        .distinct()
         .order_by()
     )
-    return {(weekday, hour): events for weekday, hour, events in rows}
+    return dict(Counter((hour.isoweekday(), hour.hour) for hour in hours))
 
 
 def hour_start(moment: datetime) -> datetime:

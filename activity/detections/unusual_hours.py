@@ -1,11 +1,13 @@
 """Unusual hours: activity far outside the person's own usual hours, weekends included.
 
-A person's usual hours are the shortest stretch of the (UTC) clock holding ``coverage`` of
-their events over the ``baseline_days`` before the day in question; an event at least
-``hours_outside`` hours from that stretch is unusual, and so is any weekend event of a person
-whose baseline has less than ``weekend_share`` of its events on weekends. People with fewer
-than ``min_baseline_events`` events in the baseline are never judged (new people, rare users).
-One alert per person per UTC day, medium severity."""
+The baseline is the clock hours (UTC) in which the person did anything over the
+``baseline_days`` before the day in question: an hour counts once however busy, so one burst
+cannot make its hour usual. Their usual hours are the shortest stretch of the clock holding
+``coverage`` of those active hours; an event at least ``hours_outside`` hours from that
+stretch is unusual, and so is any weekend event of a person whose active hours fall on
+weekends less than ``weekend_share`` of the time. People with fewer than
+``min_baseline_hours`` active hours in the baseline are never judged (new people, rare
+users). One alert per person per UTC day, medium severity."""
 
 from __future__ import annotations
 
@@ -27,11 +29,14 @@ from activity.models import Person
 NAME = "unusual_hours"
 SEVERITY = "medium"
 WEEKEND = (6, 7)  # ISO weekdays
+HUMAN = Person.Kind.HUMAN
 
 
 @dataclass(frozen=True)
 class Settings:
-    min_baseline_events: int = threshold(50, help="Fewer events in the baseline: never judged.")
+    min_baseline_hours: int = threshold(
+        50, help="Fewer active hours in the baseline: never judged."
+    )
     baseline_days: int = threshold(30, maximum=365, help="Days of history behind the baseline.")
     coverage: float = threshold(
         0.9, minimum=0.5, maximum=1.0, help="Share of the baseline the usual hours hold."
@@ -46,7 +51,7 @@ class Settings:
 class Usual:
     start: int  # first usual hour
     length: int  # hours
-    events: int
+    hours: int
     weekend_share: float
 
     def distance(self, hour: int) -> int:
@@ -61,12 +66,12 @@ class Usual:
 
 
 def usual_hours(counts: dict[tuple[int, int], int], coverage: float) -> Usual:
-    """The shortest circular stretch of hours holding ``coverage`` of the events."""
+    """The shortest circular stretch of the clock holding ``coverage`` of the active hours."""
     by_hour = [0] * 24
-    for (_, hour), events in counts.items():
-        by_hour[hour] += events
+    for (_, hour), hours in counts.items():
+        by_hour[hour] += hours
     total = sum(by_hour)
-    weekend = sum(events for (weekday, _), events in counts.items() if weekday in WEEKEND)
+    weekend = sum(hours for (weekday, _), hours in counts.items() if weekday in WEEKEND)
     need = coverage * total
     for length in range(1, 25):
         for start in range(24):
@@ -79,14 +84,14 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
     days: dict[tuple[int, datetime], None] = defaultdict(lambda: None)
     people = context.people(event.person_id for event in events)
     for event in events:
-        if event.person_id is not None and people.get(event.person_id, ("",))[0] in (
-            Person.Kind.HUMAN,
-        ):
+        # Service accounts keep no hours; support staff alert on their own.
+        if event.person_id is not None and people.get(event.person_id, ("",))[0] == HUMAN:
             days[event.person_id, history.day_start(event.occurred_at)]
     findings = []
     for person_id, day in days:
-        counts = history.hours_of_week(person_id, day - timedelta(days=settings.baseline_days), day)
-        if sum(counts.values()) < settings.min_baseline_events:
+        baseline_start = day - timedelta(days=settings.baseline_days)
+        counts = history.active_hours(person_id, baseline_start, day)
+        if sum(counts.values()) < settings.min_baseline_hours:
             continue
         usual = usual_hours(counts, settings.coverage)
         weekend = day.isoweekday() in WEEKEND and usual.weekend_share < settings.weekend_share
@@ -108,7 +113,7 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
                 explanation=(
                     f"{plural(len(rows), 'event')} by {context.label(person_id)} {when}"
                     f"{span_text(rows[0].occurred_at, rows[-1].occurred_at)}; their usual hours "
-                    f"are {usual.text} ({usual.events} events over the previous "
+                    f"are {usual.text} (from {usual.hours} active hours over the previous "
                     f"{settings.baseline_days} days)."
                 ),
             )
