@@ -85,3 +85,12 @@ def deactivated_identity(source, who: Person, seen_at: datetime) -> Identity:
         directory_seen_at=seen_at,
         person=who,
     )
+
+
+@pytest.fixture
+def simulator():
+    """Two months of normal traffic, 300 events per vendor: enough to hide patterns in."""
+    from activity.simulator import VendorSimulator
+
+    with VendorSimulator(events_per_vendor=300, seed=7) as sim:
+        yield sim
