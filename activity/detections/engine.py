@@ -30,7 +30,7 @@ BATCH_SIZE = 2000
 
 
 @dataclass
-class Outcome:
+class Evaluation:
     """What an evaluation did: events read, alerts raised and alerts that gained events."""
 
     events: int = 0
@@ -39,9 +39,9 @@ class Outcome:
     findings: list[Finding] = field(default_factory=list)  # a dry run's
 
 
-def detections_evaluate(*, source_id: int, batch_size: int = BATCH_SIZE) -> Outcome:
+def detections_evaluate(*, source_id: int, batch_size: int = BATCH_SIZE) -> Evaluation:
     """Evaluate the enabled rules over the source's events not evaluated yet."""
-    outcome = Outcome()
+    outcome = Evaluation()
     rules = rules_enabled()
     DetectionCursor.objects.get_or_create(source_id=source_id)
     while True:
@@ -69,11 +69,11 @@ def detections_backtest(
     overrides: dict | None = None,
     dry_run: bool = True,
     batch_size: int = BATCH_SIZE,
-) -> Outcome:
+) -> Evaluation:
     """Evaluate rules (one, whether enabled or not, or every enabled one) over stored events
     from ``since``: a dry run only collects the findings; otherwise they become alerts, as
     the same events would have raised (re-running raises nothing new)."""
-    outcome = Outcome()
+    outcome = Evaluation()
     rules = rules_enabled(only=rule, overrides=overrides)
     for events in _history(since, batch_size):
         if dry_run:
@@ -104,7 +104,7 @@ def _history(since: datetime | None, batch_size: int) -> Iterator[list[EventRow]
         last = batch[-1].id
 
 
-def _evaluate(events: list[EventRow], rules, outcome: Outcome) -> None:
+def _evaluate(events: list[EventRow], rules, outcome: Evaluation) -> None:
     context = Context()
     outcome.events += len(events)
     for module, settings in rules:

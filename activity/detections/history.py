@@ -8,11 +8,11 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncHour
 
 from activity.detections.base import EventRow, event_rows
-from activity.models import ActivityEvent
+from activity.models import ActivityEvent, DailyActor
 from activity.vocabulary import Category, Outcome
 
 
@@ -82,6 +82,24 @@ def active_hours(person_id: int, start: datetime, stop: datetime) -> dict[tuple[
         .order_by()
     )
     return dict(Counter((hour.isoweekday(), hour.hour) for hour in hours))
+
+
+def people_with_events(
+    person_ids: Iterable[int], start: datetime, stop: datetime, *, at_least: int
+) -> set[int]:
+    """Which of the people had at least ``at_least`` events on the UTC days from ``start`` to
+    ``stop`` (whole days), read from the daily rollup in one query: the people too new or too
+    rare for a baseline cost no more than that."""
+    rows = (
+        DailyActor.objects.filter(
+            person_id__in=list(person_ids), day__gte=start.date(), day__lt=stop.date()
+        )
+        .values("person_id")
+        .annotate(events=Sum("events"))
+        .filter(events__gte=at_least)
+        .values_list("person_id", flat=True)
+    )
+    return set(rows)
 
 
 def hour_start(moment: datetime) -> datetime:

@@ -87,8 +87,19 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
         # Service accounts keep no hours; support staff alert on their own.
         if event.person_id is not None and people.get(event.person_id, ("",))[0] == HUMAN:
             days[event.person_id, history.day_start(event.occurred_at)]
+    judged: dict[datetime, set[int]] = {}
+    for day in {day for _, day in days}:
+        # Events bound active hours: fewer events than the minimum, fewer hours.
+        judged[day] = history.people_with_events(
+            {person_id for person_id, other in days if other == day},
+            day - timedelta(days=settings.baseline_days),
+            day,
+            at_least=settings.min_baseline_hours,
+        )
     findings = []
     for person_id, day in days:
+        if person_id not in judged[day]:
+            continue
         baseline_start = day - timedelta(days=settings.baseline_days)
         counts = history.active_hours(person_id, baseline_start, day)
         if sum(counts.values()) < settings.min_baseline_hours:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from activity.models import ActivityEvent, Identity, Person
+from activity.rollups import rollups_add
 from activity.vocabulary import Category, Outcome
 
 # A Wednesday, so that the baselines before it hold whole weeks.
@@ -29,7 +30,8 @@ def person(db):
 
 @pytest.fixture
 def events(source):
-    """Store events of ``who`` at the given times (oldest first), as a sync would."""
+    """Store events of ``who`` at the given times (oldest first), with their rollups, as a
+    sync would."""
 
     def add(
         who: Person | None,
@@ -56,7 +58,12 @@ def events(source):
             )
             for moment in times
         ]
-        return ActivityEvent.objects.bulk_create(rows)
+        stored = ActivityEvent.objects.bulk_create(rows)
+        rollups_add(
+            (e.source_id, e.occurred_at, e.action, "", e.category, e.outcome, e.person_id)
+            for e in stored
+        )
+        return stored
 
     return add
 
