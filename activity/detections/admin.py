@@ -100,5 +100,5 @@ class AlertAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: Alert, form, change) -> None:
         if {"state", "triage_note"} & set(form.changed_data):
             obj.triaged_by = request.user.get_username()
-            obj.triaged_at = timezone.now()
+            obj.triaged_at = obj.updated_at = timezone.now()
         super().save_model(request, obj, form, change)

@@ -119,3 +119,18 @@ def test_export_alerts_refuses_an_unknown_rule():
     with pytest.raises(CommandError, match="unknown rule 'x'") as error:
         call_command("export_alerts", "--format", "csv", "--rule", "x")
     assert error.value.returncode == 2
+
+
+def test_a_dry_run_keeps_no_deactivation_sighting(source, person, events):
+    from activity.models import DeactivationSighting
+    from tests.activity.detections.conftest import deactivated_identity
+
+    ken = person("Ken Hopper")
+    deactivated_identity(source, ken, NOW)
+    events(ken, [NOW + timedelta(hours=1)])
+    out = run("detect", "--rule", "active_after_deactivation", "--dry-run")
+    assert "1 alerts would be raised from 1 events" in out
+    assert not DeactivationSighting.objects.exists() and not Alert.objects.exists()
+    run("detect", "--rule", "active_after_deactivation")
+    assert DeactivationSighting.objects.get().first_seen_at == NOW
+    assert Alert.objects.get().rule == "active_after_deactivation"
