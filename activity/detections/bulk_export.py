@@ -1,6 +1,7 @@
 """Bulk export: a person's exports in one clock hour (UTC) above both an absolute floor and a
 multiple of their own busiest hour over the previous 30 days, read from stored events (so it
-works on the first day after a backfill). Service accounts are left out unless included."""
+works on the first day after a backfill). Service accounts and scheduled deliveries (Lightdash
+downloads whose query context is a schedule's) are left out unless included."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ class Settings:
     include_service_accounts: bool = threshold(
         False, minimum=0, help="Also watch service accounts."
     )
+    include_scheduled_deliveries: bool = threshold(
+        False, minimum=0, help="Also count downloads a schedule made."
+    )
 
 
 def find(events: list[EventRow], settings: Settings, context: Context) -> list[Finding]:
@@ -40,10 +44,17 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
         if context.kind(person_id) == Person.Kind.SERVICE and not settings.include_service_accounts:
             continue
         rows = history.person_events(person_id, start, start + HOUR, categories=[Category.EXPORT])
+        if len(rows) >= settings.floor and not settings.include_scheduled_deliveries:
+            scheduled = history.scheduled_deliveries(row.id for row in rows)
+            rows = [row for row in rows if row.id not in scheduled]
         if len(rows) < settings.floor:
             continue
         usual = history.hourly_max(
-            person_id, start - timedelta(days=settings.baseline_days), start, Category.EXPORT
+            person_id,
+            start - timedelta(days=settings.baseline_days),
+            start,
+            Category.EXPORT,
+            scheduled=settings.include_scheduled_deliveries,
         )
         if len(rows) <= settings.baseline_multiple * usual:
             continue

@@ -12,8 +12,11 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncHour
 
 from activity.detections.base import EventRow, event_rows
-from activity.models import ActivityEvent, DailyActor
+from activity.models import ActivityEvent, DailyActor, Download
 from activity.vocabulary import Category, Outcome
+
+# Lightdash's query contexts of scheduled deliveries: scheduledDelivery, scheduledChart...
+SCHEDULED = "scheduled"
 
 
 def person_events(
@@ -54,19 +57,34 @@ def grown(fetch, rows: list[EventRow], gap: timedelta) -> list[EventRow]:
         start, stop = min(start, first), max(stop, last)
 
 
-def hourly_max(person_id: int, start: datetime, stop: datetime, category: str) -> int:
-    """The most events of ``category`` the person had in any clock hour of the span."""
+def hourly_max(
+    person_id: int, start: datetime, stop: datetime, category: str, *, scheduled: bool = True
+) -> int:
+    """The most events of ``category`` the person had in any clock hour of the span (without
+    ``scheduled``, leaving out scheduled deliveries)."""
+    events = ActivityEvent.objects.filter(
+        person_id=person_id, category=category, occurred_at__gte=start, occurred_at__lt=stop
+    )
+    if not scheduled:
+        events = events.exclude(download__query_context__istartswith=SCHEDULED)
     counts = (
-        ActivityEvent.objects.filter(
-            person_id=person_id, category=category, occurred_at__gte=start, occurred_at__lt=stop
-        )
-        .annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
+        events.annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
         .values("hour")
         .annotate(events=Count("id"))
         .values_list("events", flat=True)
         .order_by()
     )
     return max(counts, default=0)  # at most 720 hours
+
+
+def scheduled_deliveries(event_ids: Iterable[int]) -> set[int]:
+    """Which of the events are downloads a schedule made (Lightdash's ``scheduled...`` query
+    contexts), not a person."""
+    return set(
+        Download.objects.filter(
+            event_id__in=list(event_ids), query_context__istartswith=SCHEDULED
+        ).values_list("event_id", flat=True)
+    )
 
 
 def active_hours(person_id: int, start: datetime, stop: datetime) -> dict[tuple[int, int], int]:

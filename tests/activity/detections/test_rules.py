@@ -174,3 +174,28 @@ def test_a_disabled_rule_raises_nothing(source, person, events):
     Rule.objects.update_or_create(name="sensitive_change", defaults={"enabled": False})
     events(person(), [NOW], category=Category.PERMISSION)
     assert evaluate(source) == []
+
+
+def test_bulk_export_leaves_scheduled_deliveries_out_unless_included(source, person, events):
+    from activity.models import Download
+
+    ada = person()
+    burst = events(ada, every(NOW.replace(minute=5), 30, MINUTE), category=Category.EXPORT)
+    Download.objects.bulk_create(
+        Download(
+            event=event,
+            source=source,
+            downloaded_at=event.occurred_at,
+            file_type="csv",
+            query_uuid="q",
+            query_context="scheduledDelivery" if number % 2 else "dashboardView",
+        )
+        for number, event in enumerate(burst)
+    )
+    assert evaluate(source) == []  # 15 by hand: under the floor
+    Rule.objects.filter(name="bulk_export").update(
+        thresholds={"include_scheduled_deliveries": True}
+    )
+    from activity.detections.engine import detections_backtest
+
+    assert len(detections_backtest(dry_run=False).raised) == 1
