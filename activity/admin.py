@@ -427,3 +427,6 @@ class PersonDecisionAdmin(DecisionAdmin):
             undone = self.decide(request, decision_undo, decision_id=decision.pk)
             if undone:
                 self.message_user(request, f"Undid decision {decision.pk} ({decision}).")
+
+
+from activity.detections import admin as detections_admin  # noqa: E402, F401  (registers)

@@ -628,3 +628,13 @@ class WeeklyDownloader(models.Model):
 
     def __str__(self) -> str:
         return f"week of {self.week} {self.user_name}: {self.downloads}"
+
+
+# Detections' models live beside their rules; imported here so they belong to this app.
+from activity.detections.models import (  # noqa: E402, F401
+    Alert,
+    AlertEvidence,
+    DeactivationSighting,
+    DetectionCursor,
+    Rule,
+)

@@ -168,6 +168,18 @@ class VendorSimulator:
         with self._lock:
             self.feeds[vendor].add(times)
 
+    def plant(self, vendor: str, records: list[tuple[datetime, dict]]) -> list[int]:
+        """Add records at the given times, each with the given fields over a generated
+        record's (the scenarios' known patterns); return their feed keys."""
+        feed = self.feeds[vendor]
+        with self._lock:
+            first = len(feed.extra_times)
+            feed.add([int(at.timestamp() * 1_000_000) for at, _ in records])
+            keys = [-1 - (first + number) for number in range(len(records))]
+            for key, (_, changes) in zip(keys, records, strict=True):
+                self.edits[vendor, key] = dict(changes)
+        return keys
+
     def inject(
         self, vendor: str, fault: str, times: int = 1, *, after: int = 0, **options: Any
     ) -> None:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from activity.connectors import CONNECTORS
 from activity.connectors.base import Connector
 from activity.crypto import SecretsUnreadable
+from activity.detections.tasks import detections_enqueue
 from activity.models import CoveredWindow, Source, SyncRun
 from activity.people.directory import directory_apply, directory_due
 from activity.sync.errors import DirectoryUnavailable, SyncError
@@ -82,6 +83,8 @@ def sync_source(
         return _finish(run, *_attempt(source, run, since, until, now, holder, on_page))
     finally:
         lease_release(source, holder)
+        # Whatever pages committed, failed run or not: their events are evaluated.
+        detections_enqueue(source_id=source.pk)
 
 
 def _attempt(

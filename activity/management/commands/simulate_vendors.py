@@ -1,4 +1,4 @@
-"""simulate_vendors [--port 8765] [--events N] [--seed S]: serve the vendor simulator."""
+"""simulate_vendors [--port 8765] [--events N] [--seed S] [--scenarios]: serve the simulator."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 from django.core.management.base import BaseCommand
 
 from activity.simulator import VENDORS, VendorSimulator
+from activity.simulator.scenarios import plant_history
 
 
 class Command(BaseCommand):
@@ -23,8 +24,15 @@ class Command(BaseCommand):
             action="store_true",
             help="Fill one record in three with hostile text (HTML, controls, formulas, nulls).",
         )
+        parser.add_argument(
+            "--scenarios",
+            action="store_true",
+            help="Plant known suspicious patterns in the history (see the README's Detections).",
+        )
 
-    def handle(self, *args, port, events, seed, domo_token_ttl, hostile, **options) -> None:
+    def handle(
+        self, *args, port, events, seed, domo_token_ttl, hostile, scenarios, **options
+    ) -> None:
         simulator = VendorSimulator(
             events_per_vendor=events,
             seed=seed,
@@ -36,6 +44,12 @@ class Command(BaseCommand):
         for vendor in VENDORS:
             credentials = json.dumps(simulator.credentials(vendor))
             self.stdout.write(f"  {vendor}: {simulator.url(vendor)}  {credentials}")
+        if scenarios:
+            for planted in plant_history(simulator):
+                self.stdout.write(
+                    f"  planted for {planted.rule}: {planted.what} "
+                    f"({len(planted.keys)} {planted.vendor} records)"
+                )
         self.stdout.write(
             "Control: /_sim/health, /_sim/credentials, /_sim/truth/<vendor>, "
             "POST /_sim/events, POST /_sim/faults. Ctrl-C stops."

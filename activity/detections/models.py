@@ -1,0 +1,163 @@
+"""What detections store: each rule's settings, the alerts they raise with their evidence, and
+the bookkeeping that makes evaluation idempotent and resumable.
+
+Imported by ``activity.models``, so these are models of the ``activity`` app."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from activity.models import ActivityEvent, Identity, Person, Source
+
+
+class RuleName(models.TextChoices):
+    BULK_EXPORT = "bulk_export", "Bulk export"
+    VENDOR_SUPPORT_ACCESS = "vendor_support_access", "Vendor support access"
+    FAILED_SIGNIN_BURST = "failed_signin_burst", "Failed sign-in burst"
+    ACTIVE_AFTER_DEACTIVATION = "active_after_deactivation", "Active after deactivation"
+    UNUSUAL_HOURS = "unusual_hours", "Unusual hours"
+    SENSITIVE_CHANGE = "sensitive_change", "Sensitive change"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
+
+
+class Rule(models.Model):
+    """One built-in rule's switch and thresholds (a missing key takes the rule's default)."""
+
+    name = models.CharField(max_length=40, choices=RuleName.choices, unique=True)
+    enabled = models.BooleanField(default=True)
+    thresholds = models.JSONField(
+        default=dict, blank=True, help_text="Only the thresholds that differ from the defaults."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.get_name_display()
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from activity.detections.registry import rule_settings_from
+
+        try:
+            rule_settings_from(self.name, self.thresholds or {})
+        except ValueError as error:
+            raise ValidationError({"thresholds": str(error)}) from None
+
+
+class Alert(models.Model):
+    """What a rule found: who, when, how many events, why, and where triage stands.
+
+    One alert per rule and group (a person's hour, day or session): later events of the same
+    group join it as evidence, and the rules never change its state or delete it."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+        FALSE_POSITIVE = "false_positive", "False positive"
+
+    rule = models.CharField(max_length=40, choices=RuleName.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    # Served by the (person, rule, last_event_at) index.
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="alerts",
+        db_index=False,
+    )
+    subject = models.CharField(
+        max_length=255, blank=True, help_text="What it is about when not one person: an IP."
+    )
+    group_key = models.CharField(max_length=300, editable=False)
+    first_event_at = models.DateTimeField()
+    last_event_at = models.DateTimeField()
+    events = models.PositiveIntegerField(default=0)
+    explanation = models.TextField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    triaged_by = models.CharField(max_length=150, blank=True)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    triage_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_event_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "group_key"], name="alert_rule_group")
+        ]
+        indexes = [
+            models.Index(fields=["last_event_at", "id"], name="alert_last_event"),
+            models.Index(fields=["state", "last_event_at", "id"], name="alert_state_last_event"),
+            models.Index(fields=["person", "rule", "last_event_at"], name="alert_person_rule"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} #{self.pk} ({self.severity}, {self.state})"
+
+
+class AlertEvidence(models.Model):
+    """One event behind an alert. Where the event came from is copied, so an alert keeps its
+    evidence's names after retention purges the event itself (hence no database constraint:
+    the purge deletes events in raw batches)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="evidence")
+    event = models.ForeignKey(
+        ActivityEvent, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    source = models.ForeignKey(
+        Source, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    external_id = models.CharField(max_length=255)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "alert evidence"
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "event"], name="alert_evidence_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id}: event {self.event_id}"
+
+
+class DetectionCursor(models.Model):
+    """How far the rules have evaluated a source's events (by id), moved in the same
+    transaction as the alerts that batch raised: a killed evaluation resumes after the last
+    batch it committed, and nothing is evaluated twice."""
+
+    source = models.OneToOneField(
+        Source, on_delete=models.CASCADE, primary_key=True, related_name="detection_cursor"
+    )
+    evaluated_to = models.BigIntegerField(default=0)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.source_id} up to event {self.evaluated_to}"
+
+
+class DeactivationSighting(models.Model):
+    """When detections first saw an identity deactivated in its vendor's directory: the
+    identity's ``directory_seen_at`` at the first evaluation that found it deactivated (the
+    directory keeps only its latest listing, so this is kept here, once)."""
+
+    identity = models.OneToOneField(
+        Identity, on_delete=models.CASCADE, primary_key=True, related_name="deactivation_sighting"
+    )
+    first_seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.identity_id} deactivated, first seen {self.first_seen_at:%Y-%m-%d %H:%M}"
