@@ -40,6 +40,16 @@ def source_named(name: str | None):
     return source
 
 
+def add_batch_size_argument(parser, default: int) -> None:
+    """``--batch-size N``: events per transaction, for the commands that work in batches."""
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=default,
+        help=f"Events per transaction (default {default}).",
+    )
+
+
 def check_batch_size(batch_size: int) -> None:
     if batch_size < 1:
         raise CommandError("--batch-size must be 1 or more", returncode=USAGE_ERROR)

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 
 from activity.connectors import CONNECTORS
 from activity.models import ActivityEvent, Source
-from activity.people.linking import identity_key, page_persons
+from activity.people.linking import page_persons
 from activity.rollups import person_rollups_add
 
 BATCH_SIZE = 5000
@@ -64,8 +64,9 @@ def _link_batch(rows: list[tuple], vendor_of: dict[int, str]) -> None:
                 for _, _, actor_id, email, name, occurred_at, _, raw in source_rows
             ),
         )
-        for event_id, _, actor_id, email, _, occurred_at, category, _ in source_rows:
-            person_id = persons[identity_key(actor_id, email)]
+        for (event_id, _, _, _, _, occurred_at, category, _), person_id in zip(
+            source_rows, persons, strict=True
+        ):
             assignments.append((event_id, person_id))
             by_day[occurred_at.astimezone(UTC).date(), source_id, person_id] += 1
             by_category[person_id, category] += 1

@@ -70,13 +70,15 @@ class _Seen:
 
 def page_persons(
     source_id: int, actors: Iterable[tuple[str, str, str, str, datetime]]
-) -> dict[str, int]:
-    """The person of each identity among a page's ``(actor_id, email, name, kind hint,
-    occurred_at)``: records the identities (first and last seen, name) and links the new
-    ones. Call inside the page's transaction."""
+) -> list[int]:
+    """The person of each of a page's ``(actor_id, email, name, kind hint, occurred_at)``, in
+    their order: records the identities (first and last seen, name) and links the new ones.
+    Call inside the page's transaction."""
     seen: dict[str, _Seen] = {}
+    keys = []
     for actor_id, email, name, kind, occurred_at in actors:
         key = identity_key(actor_id, email)
+        keys.append(key)
         known = seen.get(key)
         if known is None:
             kind = Kind.ANONYMOUS if key == Identity.ANONYMOUS_KEY else kind or Kind.HUMAN
@@ -86,7 +88,7 @@ def page_persons(
         known.name = name or known.name
         known.email = known.email or email
     if not seen:
-        return {}
+        return []
     returned = _identities_upsert(source_id, seen)
     unlinked = [row[0] for row in returned if row[2] is None]
     if unlinked:
@@ -99,7 +101,7 @@ def page_persons(
     if relink:
         identities_relink(relink, rule=Rule.EMAIL)
         persons.update(Identity.objects.filter(id__in=relink).values_list("key", "person_id"))
-    return persons
+    return [persons[key] for key in keys]
 
 
 def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:

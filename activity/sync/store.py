@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, EventRevision, Source, UserActivitySnapshot
-from activity.people.linking import identity_key, page_persons
+from activity.people.linking import page_persons
 from activity.rollups import COUNTED_COLUMNS, download_rollups_add, rollups_add
 from activity.sync.records import NormalizedEvent
 from activity.sync.values import text
@@ -120,8 +120,8 @@ def events_save(*, source: Source, events: Sequence[NormalizedEvent]) -> tuple[i
         source.pk,
         ((row[3], row[5], row[4], event.actor_kind, row[2]) for row, event in unique.values()),
     )
-    for key, (row, event) in unique.items():
-        unique[key] = ((*row, persons[identity_key(row[3], row[5])]), event)
+    for (key, (row, event)), person_id in zip(list(unique.items()), persons, strict=True):
+        unique[key] = ((*row, person_id), event)
     rows = [row for row, _ in unique.values()]
     if connection.vendor == "postgresql":
         with_ids = any(event.download for _, event in unique.values())

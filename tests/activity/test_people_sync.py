@@ -13,6 +13,7 @@ from django.urls import reverse
 from activity.models import ActivityEvent, Identity, Person, Source, SyncRun
 from activity.people.selectors import merge_suggestions
 from activity.sync.engine import sync_source
+from dashboard.selectors import person_downloads
 
 from .conftest import VENDORS
 
@@ -74,10 +75,17 @@ def test_support_staff_and_service_accounts_are_their_own_kinds(simulator, sourc
     sync_all(simulator, source_for)
     kinds = set(Person.objects.values_list("kind", flat=True))
     assert {Person.Kind.VENDOR_SUPPORT, Person.Kind.SERVICE, Person.Kind.ANONYMOUS} <= kinds
-    admin_downloads = ActivityEvent.objects.filter(
-        source__vendor="lightdash", person__kind=Person.Kind.SERVICE
+    service = Identity.objects.get(source__vendor="lightdash", kind=Person.Kind.SERVICE)
+    assert ActivityEvent.objects.filter(person=service.person).exists()
+    # Its downloads carry the creating admin's uuid: on its own page, not on the admin's.
+    admin = Identity.objects.get(
+        source=service.source, vendor_user_id=service.vendor_user_id.split(":", 1)[1]
     )
-    assert admin_downloads.exists()
+    theirs = list(person_downloads(service.person_id))
+    assert theirs and all(d.user_name.lower().startswith("service account") for d in theirs)
+    assert not {d.pk for d in theirs} & {d.pk for d in person_downloads(admin.person_id)}
+    anonymous = Person.objects.filter(kind=Person.Kind.ANONYMOUS)
+    assert anonymous and all(p.display_name.startswith("Anonymous users of ") for p in anonymous)
 
 
 def test_a_member_deactivated_in_one_directory_but_active_elsewhere(simulator, source_for):

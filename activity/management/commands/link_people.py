@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from activity.management.options import check_batch_size, source_named
+from activity.management.options import add_batch_size_argument, check_batch_size, source_named
 from activity.people.backfill import BATCH_SIZE, events_link
 
 
@@ -17,12 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--source", help="Only this source (its name).")
-        parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=BATCH_SIZE,
-            help=f"Events per transaction (default {BATCH_SIZE}).",
-        )
+        add_batch_size_argument(parser, BATCH_SIZE)
 
     def handle(self, *args, source, batch_size, **options) -> None:
         check_batch_size(batch_size)

@@ -8,7 +8,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from activity.management.options import USAGE_ERROR, check_batch_size, parse_cli_time, source_named
+from activity.management.options import (
+    USAGE_ERROR,
+    add_batch_size_argument,
+    check_batch_size,
+    parse_cli_time,
+    source_named,
+)
 from activity.services.retention import BATCH_SIZE, events_purge
 
 
@@ -24,12 +30,7 @@ class Command(BaseCommand):
             help="ISO date/time (UTC), exclusive. Default: RETENTION_DAYS days ago, if set.",
         )
         parser.add_argument("--source", help="Only this source (its name).")
-        parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=BATCH_SIZE,
-            help=f"Events per transaction (default {BATCH_SIZE}).",
-        )
+        add_batch_size_argument(parser, BATCH_SIZE)
 
     def handle(self, *args, before, source, batch_size, **options) -> None:
         cutoff = parse_cli_time(before, "--before") or _retention_cutoff()

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activity.management.options import USAGE_ERROR, check_batch_size, source_named
+from activity.management.options import (
+    USAGE_ERROR,
+    add_batch_size_argument,
+    check_batch_size,
+    source_named,
+)
 from activity.services.vocabulary import BATCH_SIZE, events_reclassify
 
 
@@ -16,12 +21,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--source", help="Only this source (its name).")
-        parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=BATCH_SIZE,
-            help=f"Events per transaction (default {BATCH_SIZE}).",
-        )
+        add_batch_size_argument(parser, BATCH_SIZE)
         parser.add_argument(
             "--after-id",
             type=int,
