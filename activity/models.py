@@ -103,6 +103,13 @@ class Person(models.Model):
     primary_email = models.CharField(max_length=254, blank=True, help_text="Lower-cased.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNKNOWN)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.HUMAN)
+    peer_group = models.CharField(
+        max_length=100,
+        blank=True,
+        db_default="",
+        help_text="Set by staff (a team or role: finance, data-eng); "
+        "detections can hold a group to its own thresholds.",
+    )
     merged_into = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_from"
     )
@@ -175,6 +182,12 @@ class Identity(models.Model):
         indexes = [
             models.Index(fields=["email"], name="identity_email"),
             models.Index(fields=["vendor_user_id"], name="identity_vendor_user_id"),
+            # Detections read the deactivated accounts after every sync.
+            models.Index(
+                fields=["person"],
+                condition=models.Q(status="deactivated"),
+                name="identity_deactivated",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -529,6 +542,27 @@ class ActorCategory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.category}: {self.events}"
+
+
+class HourlyActor(models.Model):
+    """Events per clock hour (UTC), person and category, across sources: a person's habits
+    (the hours they work in, their busiest hour of exports) read from at most 24 rows a day
+    instead of their events."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, db_index=False)
+    hour = models.DateTimeField()
+    category = models.CharField(max_length=20, choices=Category.choices)
+    events = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "hour", "category"], name="hourly_actor_person_hour"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.person_id} {self.category}: {self.events}"
 
 
 class WeeklyPeople(models.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection
 
@@ -17,6 +17,7 @@ from activity.models import (
     DailyDownload,
     DailyDownloader,
     DownloaderTotal,
+    HourlyActor,
     Person,
     WeeklyActor,
     WeeklyDownloader,
@@ -29,6 +30,8 @@ _WEEKLY_TABLE = WeeklyActor._meta.db_table
 _WEEKLY_PEOPLE_TABLE = WeeklyPeople._meta.db_table
 _TOTAL_TABLE = ActorTotal._meta.db_table
 _CATEGORY_TABLE = ActorCategory._meta.db_table
+_HOURLY_TABLE = HourlyActor._meta.db_table
+_HOURLY_KEY = "person_id, hour, category"
 _PERSON_TABLE = Person._meta.db_table
 _ACTIVITY_KEY = "day, source_id, action, object_type, category, outcome"
 
@@ -36,6 +39,11 @@ _ACTIVITY_KEY = "day, source_id, action, object_type, category, outcome"
 def week_of(day: date) -> date:
     """The Monday of ``day``'s ISO week."""
     return day - timedelta(days=day.weekday())
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The UTC clock hour ``moment`` falls in."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 # What ``rollups_add`` counts of an event, after its source id: the event columns, in order.
@@ -58,6 +66,7 @@ def rollups_add(
     by_action: Counter[tuple[date, int, str, str, str, str]] = Counter()
     by_person: Counter[tuple[date, int, int]] = Counter()
     by_category: Counter[tuple[int, str]] = Counter()
+    by_hour: Counter[tuple[int, datetime, str]] = Counter()
     latest: dict[int, datetime] = {}
     for source_id, occurred_at, action, object_type, category, outcome, person_id in rows:
         day = occurred_at.date()
@@ -65,21 +74,25 @@ def rollups_add(
         if person_id:
             by_person[day, source_id, person_id] += sign
             by_category[person_id, category] += sign
+            by_hour[person_id, hour_of(occurred_at), category] += sign
             if sign > 0 and (person_id not in latest or latest[person_id] < occurred_at):
                 latest[person_id] = occurred_at
-    person_rollups_add(by_person, by_category, activity=by_action, last_seen=latest)
+    person_rollups_add(
+        by_person, by_category, by_hour=by_hour, activity=by_action, last_seen=latest
+    )
 
 
 def person_rollups_add(
     by_day: Counter[tuple[date, int, int]],
     by_category: Counter[tuple[int, str]],
     *,
+    by_hour: Counter[tuple[int, datetime, str]],
     activity: Counter | None = None,
     last_seen: dict[int, datetime] | None = None,
 ) -> None:
-    """Add signed counts of events per (day, source, person) and per (person, category) to
-    every rollup that counts people, ``activity`` to the daily activity rollup, and move each
-    person's last seen up to ``last_seen``."""
+    """Add signed counts of events per (day, source, person), per (person, category) and per
+    (person, UTC hour, category) to every rollup that counts people, ``activity`` to the
+    daily activity rollup, and move each person's last seen up to ``last_seen``."""
     by_week: Counter[tuple[date, int]] = Counter()
     by_total: Counter[tuple[int]] = Counter()
     for (day, _, person_id), events in by_day.items():
@@ -92,6 +105,7 @@ def person_rollups_add(
         weekly,
         _Counts(_TOTAL_TABLE, "person_id", _nonzero(by_total)),
         _Counts(_CATEGORY_TABLE, "person_id, category", _nonzero(by_category)),
+        _Counts(_HOURLY_TABLE, _HOURLY_KEY, _nonzero(by_hour)),
         people_of=weekly,
         last_seen=last_seen or {},
     )
@@ -105,6 +119,7 @@ def rollups_reclassify(
     inside the transaction that updates them."""
     by_action: Counter[tuple[date, int, str, str, str, str]] = Counter()
     by_category: Counter[tuple[int, str]] = Counter()
+    by_hour: Counter[tuple[int, datetime, str]] = Counter()
     for source_id, occurred_at, action, object_type, person_id, *classes in rows:
         old_category, old_outcome, new_category, new_outcome = classes
         day = occurred_at.date()
@@ -113,9 +128,12 @@ def rollups_reclassify(
         if person_id:
             by_category[person_id, old_category] -= 1
             by_category[person_id, new_category] += 1
+            by_hour[person_id, hour_of(occurred_at), old_category] -= 1
+            by_hour[person_id, hour_of(occurred_at), new_category] += 1
     _add(
         _Counts(_ACTIVITY_TABLE, _ACTIVITY_KEY, _nonzero(by_action)),
         _Counts(_CATEGORY_TABLE, "person_id, category", _nonzero(by_category)),
+        _Counts(_HOURLY_TABLE, _HOURLY_KEY, _nonzero(by_hour)),
     )
 
 
@@ -273,7 +291,11 @@ def _people_counts(weekly: _Counts, returned: list[tuple]) -> _Counts:
 def _add_generic(counts: _Counts, *, returning: bool = False) -> list[tuple]:
     """Upsert ``counts`` row by row (SQLite); with ``returning``, each touched row's key and
     new value."""
-    rows = counts.rows()
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        tuple(adapt(item) if isinstance(item, datetime) else item for item in row)
+        for row in counts.rows()
+    ]
     if not rows:
         return []
     upsert = counts.on_conflict()
@@ -301,6 +323,8 @@ def _add_generic(counts: _Counts, *, returning: bool = False) -> list[tuple]:
 
 def _sql_array(item) -> str:
     """The PostgreSQL array type of a key column, from one of its values."""
+    if isinstance(item, datetime):
+        return "timestamptz[]"
     if isinstance(item, date):
         return "date[]"
     return "bigint[]" if isinstance(item, int) else "text[]"
@@ -315,6 +339,7 @@ def rollups_rebuild() -> None:
         cursor.execute(f"DELETE FROM {_WEEKLY_PEOPLE_TABLE}")
         cursor.execute(f"DELETE FROM {_TOTAL_TABLE}")
         cursor.execute(f"DELETE FROM {_CATEGORY_TABLE}")
+        cursor.execute(f"DELETE FROM {_HOURLY_TABLE}")
         day = _utc_day_sql()
         cursor.execute(
             f"INSERT INTO {_ACTIVITY_TABLE} ({_ACTIVITY_KEY}, events) "
@@ -342,6 +367,11 @@ def rollups_rebuild() -> None:
             f"INSERT INTO {_CATEGORY_TABLE} (person_id, category, events) "
             "SELECT person_id, category, count(*) FROM activity_activityevent "
             "WHERE person_id IS NOT NULL GROUP BY 1, 2"
+        )
+        cursor.execute(
+            f"INSERT INTO {_HOURLY_TABLE} ({_HOURLY_KEY}, events) "
+            f"SELECT person_id, {utc_hour_sql()}, category, count(*) "
+            "FROM activity_activityevent WHERE person_id IS NOT NULL GROUP BY 1, 2, 3"
         )
         daily_download = DailyDownload._meta.db_table
         daily_downloader = DailyDownloader._meta.db_table
@@ -374,6 +404,13 @@ def _utc_day_sql(column: str = "occurred_at") -> str:
     if connection.vendor == "postgresql":
         return f"({column} AT TIME ZONE 'UTC')::date"
     return f"date({column})"
+
+
+def utc_hour_sql(column: str = "occurred_at") -> str:
+    """The UTC clock hour of a timestamp column, in SQL (as Django stores it on SQLite)."""
+    if connection.vendor == "postgresql":
+        return f"date_trunc('hour', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    return f"strftime('%Y-%m-%d %H:00:00', {column})"
 
 
 def week_sql() -> str:

@@ -44,19 +44,32 @@ def threshold(default: Any, *, minimum: float = 1, maximum: float | None = None,
     return field(default=default, metadata={"minimum": minimum, "maximum": maximum, "help": help})
 
 
-def settings_from(cls: type, data: Mapping[str, Any]) -> Any:
+def overrides(help: str = "") -> dict[str, Any]:
+    """The metadata of a field of ``{who: {threshold: value}}`` (``field(default_factory=dict,
+    metadata=overrides(...))``): thresholds that differ for some people."""
+    return {"overrides": True, "help": help}
+
+
+def settings_from(cls: type, data: Mapping[str, Any], *, nested: bool = False) -> Any:
     """A rule's ``Settings`` from stored or typed thresholds; anything that makes no sense (an
     unknown name, a wrong type, a negative count, a zero window) raises ``ValueError`` naming
     it."""
     if not isinstance(data, Mapping):
         raise ValueError("thresholds must be an object of name: value")
-    known = {item.name: item for item in dataclasses.fields(cls)}
+    known = {
+        item.name: item
+        for item in dataclasses.fields(cls)
+        if not (nested and item.metadata.get("overrides"))
+    }
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ValueError(f"unknown threshold {unknown[0]!r}: one of {', '.join(sorted(known))}")
     values = {}
     for name, value in data.items():
         item = known[name]
+        if item.metadata.get("overrides"):
+            values[name] = _overrides_from(cls, name, value)
+            continue
         kind = type(item.default)
         if kind is bool:
             if not isinstance(value, bool):
@@ -76,9 +89,40 @@ def settings_from(cls: type, data: Mapping[str, Any]) -> Any:
     return cls(**values)
 
 
+def _overrides_from(cls: type, name: str, value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be an object of who: {{threshold: value}}")
+    checked = {}
+    for who, thresholds in value.items():
+        if not str(who).strip():
+            raise ValueError(f"{name}: a name is empty")
+        try:
+            settings_from(cls, thresholds, nested=True)
+        except ValueError as error:
+            raise ValueError(f"{name} {who!r}: {error}") from None
+        checked[str(who).strip().lower()] = dict(thresholds)
+    return checked
+
+
+def settings_for(settings: Any, *, person_id: int, email: str, group: str) -> Any:
+    """``settings`` as they apply to one person: their peer group's thresholds (``per_group``)
+    over the rule's, their own (``per_person``, by email or id) over both."""
+    changes = {
+        **getattr(settings, "per_group", {}).get(group.lower(), {}),
+        **getattr(settings, "per_person", {}).get(str(person_id), {}),
+        **getattr(settings, "per_person", {}).get(email.lower(), {}),
+    }
+    return dataclasses.replace(settings, **changes) if changes else settings
+
+
 def settings_help(cls: type) -> list[tuple[str, Any, str]]:
     return [
-        (item.name, item.default, item.metadata.get("help", "")) for item in dataclasses.fields(cls)
+        (
+            item.name,
+            item.default_factory() if item.default is dataclasses.MISSING else item.default,
+            item.metadata.get("help", ""),
+        )
+        for item in dataclasses.fields(cls)
     ]
 
 
@@ -106,32 +150,43 @@ class Finding:
         return max(event.occurred_at for event in self.events)
 
 
+class Who(NamedTuple):
+    kind: str
+    label: str
+    email: str
+    group: str
+
+
 @dataclass
 class Context:
     """What a rule may need besides its events: who people are, with one query per batch."""
 
     dry_run: bool = False
-    _people: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    _people: dict[int, Who] = field(default_factory=dict)
 
-    def people(self, ids: Iterable[int | None]) -> dict[int, tuple[str, str, str]]:
-        """``id -> (kind, label, email)`` of the given people."""
+    def people(self, ids: Iterable[int | None]) -> dict[int, Who]:
+        """``id -> Who`` of the given people."""
         missing = {pk for pk in ids if pk is not None and pk not in self._people}
         if missing:
-            for pk, kind, name, email in Person.objects.filter(pk__in=missing).values_list(
-                "pk", "kind", "display_name", "primary_email"
+            for pk, kind, name, email, group in Person.objects.filter(pk__in=missing).values_list(
+                "pk", "kind", "display_name", "primary_email", "peer_group"
             ):
-                self._people[pk] = (kind, name or email or f"person {pk}", email)
+                self._people[pk] = Who(kind, name or email or f"person {pk}", email, group)
         return self._people
+
+    def who(self, person_id: int) -> Who:
+        unknown = Who(Person.Kind.HUMAN, f"person {person_id}", "", "")
+        return self.people([person_id]).get(person_id, unknown)
 
     def label(self, person_id: int | None) -> str:
         if person_id is None:
             return "someone unknown"
-        return self.people([person_id]).get(person_id, ("", f"person {person_id}", ""))[1]
+        return self.who(person_id).label
 
     def kind(self, person_id: int | None) -> str:
         if person_id is None:
             return Person.Kind.ANONYMOUS
-        return self.people([person_id]).get(person_id, (Person.Kind.HUMAN, "", ""))[0]
+        return self.who(person_id).kind
 
 
 class RuleModule(Protocol):

@@ -38,17 +38,22 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
         for event in sorted(events, key=lambda row: (row.occurred_at, row.id))
         if event.category == Category.AUTHENTICATION and event.outcome == Outcome.FAILURE
     ]
-    people = {event.person_id for event in failures if event.person_id is not None}
-    addresses = {event.ip_address for event in failures if event.ip_address}
+    if not failures:
+        return []
+    # Every stored failure chained to the batch's, read once for all people and addresses.
+    stored = history.grown(
+        lambda start, stop: history.failed_signins(start, stop, Q()), failures, window
+    )
+    ids = {event.id for event in failures}
     findings = {}
-    for person_id in people:
-        rows = [event for event in failures if event.person_id == person_id]
-        for burst in _bursts(rows, Q(person_id=person_id), settings, window):
+    for person_id in {event.person_id for event in failures if event.person_id is not None}:
+        rows = [event for event in stored if event.person_id == person_id]
+        for burst in _bursts(rows, ids, settings, window):
             finding = _finding(burst, person_id, "", window, context)
             findings[finding.group_key] = finding
-    for address in addresses:
-        rows = [event for event in failures if event.ip_address == address]
-        for burst in _bursts(rows, Q(ip_address=address), settings, window):
+    for address in {event.ip_address for event in failures if event.ip_address}:
+        rows = [event for event in stored if event.ip_address == address]
+        for burst in _bursts(rows, ids, settings, window):
             owners = {event.person_id for event in burst}
             if len(owners) == 1 and None not in owners:
                 continue  # one person's burst: raised for the person already
@@ -58,18 +63,14 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
 
 
 def _bursts(
-    rows: list[EventRow], condition: Q, settings: Settings, window: timedelta
+    rows: list[EventRow], ids: set[int], settings: Settings, window: timedelta
 ) -> list[list[EventRow]]:
-    ids = {event.id for event in rows}
-    found = []
-    for part in chains(rows, window):
-        grown = history.grown(
-            lambda start, stop: history.failed_signins(start, stop, condition), part, window
-        )
-        for chain in chains(grown, window):
-            if ids.intersection(event.id for event in chain) and _dense(chain, settings, window):
-                found.append(chain)
-    return found
+    """The chains of ``rows`` that hold a batch failure and are dense enough."""
+    return [
+        chain
+        for chain in chains(rows, window)
+        if ids.intersection(event.id for event in chain) and _dense(chain, settings, window)
+    ]
 
 
 def _dense(chain: list[EventRow], settings: Settings, window: timedelta) -> bool:

@@ -1,18 +1,18 @@
-"""The stored history rules read, through the event table's indexes: a person's events in a
-span (the ``(person, occurred_at, id)`` index), failures in a span (the partial index on
-failures), and per-hour counts aggregated in the database."""
+"""The stored history rules read: a person's events in a span (the event table's ``(person,
+occurred_at, id)`` index), failures in a span (the partial index on failures), and people's
+habits from the hourly rollup (``HourlyActor``), a few rows per person and hour whatever the
+number of events, each question asked once for all the people of a batch."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncHour
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from activity.detections.base import EventRow, event_rows
-from activity.models import ActivityEvent, DailyActor, Download
+from activity.models import ActivityEvent, DailyActor, Download, HourlyActor
 from activity.vocabulary import Category, Outcome
 
 # Lightdash's query contexts of scheduled deliveries: scheduledDelivery, scheduledChart...
@@ -57,24 +57,53 @@ def grown(fetch, rows: list[EventRow], gap: timedelta) -> list[EventRow]:
         start, stop = min(start, first), max(stop, last)
 
 
-def hourly_max(
-    person_id: int, start: datetime, stop: datetime, category: str, *, scheduled: bool = True
-) -> int:
-    """The most events of ``category`` the person had in any clock hour of the span (without
-    ``scheduled``, leaving out scheduled deliveries)."""
+def people_events(
+    person_ids: Iterable[int], start: datetime, stop: datetime, *, categories: Iterable[str] = ()
+) -> dict[int, list[EventRow]]:
+    """``person_events`` of many people at once: ``person id -> rows``, oldest first."""
     events = ActivityEvent.objects.filter(
-        person_id=person_id, category=category, occurred_at__gte=start, occurred_at__lt=stop
+        person_id__in=list(person_ids), occurred_at__gte=start, occurred_at__lt=stop
     )
-    if not scheduled:
-        events = events.exclude(download__query_context__istartswith=SCHEDULED)
-    counts = (
-        events.annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
-        .values("hour")
-        .annotate(events=Count("id"))
-        .values_list("events", flat=True)
+    if categories:
+        events = events.filter(category__in=list(categories))
+    found: dict[int, list[EventRow]] = {}
+    for row in event_rows(events.order_by("occurred_at", "id")):
+        found.setdefault(row.person_id, []).append(row)
+    return found
+
+
+def hourly_counts(hours: Iterable[tuple[int, datetime]], category: str) -> dict[tuple, int]:
+    """``(person id, hour) -> events`` of ``category`` in each of those clock hours."""
+    hours = set(hours)
+    if not hours:
+        return {}
+    rows = HourlyActor.objects.filter(
+        person_id__in={person_id for person_id, _ in hours},
+        hour__gte=min(hour for _, hour in hours),
+        hour__lte=max(hour for _, hour in hours),
+        category=category,
+    ).values_list("person_id", "hour", "events")
+    return {
+        (person_id, hour): events for person_id, hour, events in rows if (person_id, hour) in hours
+    }
+
+
+def hourly_series(
+    person_ids: Iterable[int], start: datetime, stop: datetime, category: str
+) -> dict[int, list[tuple[datetime, int]]]:
+    """``person id -> [(hour, events of category)]`` of the clock hours in the span in which
+    they had any (at most 24 a day each)."""
+    rows = (
+        HourlyActor.objects.filter(
+            person_id__in=list(person_ids), hour__gte=start, hour__lt=stop, category=category
+        )
+        .values_list("person_id", "hour", "events")
         .order_by()
     )
-    return max(counts, default=0)  # at most 720 hours
+    found: dict[int, list[tuple[datetime, int]]] = {}
+    for person_id, hour, events in rows:
+        found.setdefault(person_id, []).append((hour, events))
+    return found
 
 
 def scheduled_deliveries(event_ids: Iterable[int]) -> set[int]:
@@ -87,19 +116,26 @@ def scheduled_deliveries(event_ids: Iterable[int]) -> set[int]:
     )
 
 
-def active_hours(person_id: int, start: datetime, stop: datetime) -> dict[tuple[int, int], int]:
-    """The clock hours in the span in which the person did anything, counted by (ISO weekday
-    1-7, UTC hour 0-23): an hour of a thousand exports counts once, like an hour of one."""
-    hours = (
-        ActivityEvent.objects.filter(
-            person_id=person_id, occurred_at__gte=start, occurred_at__lt=stop
+def active_hours(
+    person_ids: Iterable[int], start: datetime, stop: datetime
+) -> dict[int, dict[tuple[int, int], int]]:
+    """``person id -> {(ISO weekday 1-7, UTC hour 0-23): clock hours}``: the clock hours of
+    the span in which each person did anything, counted by weekday and hour of the day; an
+    hour of a thousand exports counts once, like an hour of one."""
+    rows = (
+        HourlyActor.objects.filter(person_id__in=list(person_ids), hour__gte=start, hour__lt=stop)
+        .annotate(
+            weekday=ExtractIsoWeekDay("hour", tzinfo=UTC), clock=ExtractHour("hour", tzinfo=UTC)
         )
-        .annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
-        .values_list("hour", flat=True)
-        .distinct()
+        .values("person_id", "weekday", "clock")
+        .annotate(hours=Count("hour", distinct=True))
+        .values_list("person_id", "weekday", "clock", "hours")
         .order_by()
     )
-    return dict(Counter((hour.isoweekday(), hour.hour) for hour in hours))
+    found: dict[int, dict[tuple[int, int], int]] = {}
+    for person_id, weekday, clock, hours in rows:
+        found.setdefault(person_id, {})[weekday, clock] = hours
+    return found
 
 
 def people_with_events(

@@ -22,30 +22,31 @@ class Settings:
 
 
 def find(events: list[EventRow], settings: Settings, context: Context) -> list[Finding]:
-    days: dict[tuple[int, datetime], None] = defaultdict(lambda: None)
+    days: dict[datetime, set[int]] = defaultdict(set)
     for event in events:
         if event.category in CATEGORIES and event.person_id is not None:
-            days[event.person_id, history.day_start(event.occurred_at)]
+            days[history.day_start(event.occurred_at)].add(event.person_id)
     findings = []
-    for person_id, day in days:
-        rows = history.person_events(person_id, day, day + timedelta(days=1), categories=CATEGORIES)
-        if len(rows) < settings.min_changes:
-            continue
-        actions = ", ".join(
-            f"{action} ({count} times)" if count > 1 else action
-            for action, count in Counter(row.action for row in rows).most_common(5)
-        )
-        findings.append(
-            Finding(
-                rule=NAME,
-                severity=SEVERITY,
-                group_key=f"person:{person_id}:{day:%Y-%m-%d}",
-                person_id=person_id,
-                events=tuple(rows),
-                explanation=(
-                    f"{plural(len(rows), 'permission or configuration change')} by "
-                    f"{context.label(person_id)} on {day:%Y-%m-%d}: {actions}."
-                ),
+    for day, people in days.items():
+        changes = history.people_events(people, day, day + timedelta(days=1), categories=CATEGORIES)
+        for person_id, rows in changes.items():
+            if len(rows) < settings.min_changes:
+                continue
+            actions = ", ".join(
+                f"{action} ({count} times)" if count > 1 else action
+                for action, count in Counter(row.action for row in rows).most_common(5)
             )
-        )
+            findings.append(
+                Finding(
+                    rule=NAME,
+                    severity=SEVERITY,
+                    group_key=f"person:{person_id}:{day:%Y-%m-%d}",
+                    person_id=person_id,
+                    events=tuple(rows),
+                    explanation=(
+                        f"{plural(len(rows), 'permission or configuration change')} by "
+                        f"{context.label(person_id)} on {day:%Y-%m-%d}: {actions}."
+                    ),
+                )
+            )
     return findings

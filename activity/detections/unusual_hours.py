@@ -73,60 +73,78 @@ def usual_hours(counts: dict[tuple[int, int], int], coverage: float) -> Usual:
     total = sum(by_hour)
     weekend = sum(hours for (weekday, _), hours in counts.items() if weekday in WEEKEND)
     need = coverage * total
+    around = by_hour + by_hour  # a stretch may run past midnight
     for length in range(1, 25):
+        held = sum(around[:length])
         for start in range(24):
-            if sum(by_hour[(start + i) % 24] for i in range(length)) >= need:
+            if held >= need:
                 return Usual(start, length, total, weekend / total if total else 0.0)
+            held += around[start + length] - around[start]
     return Usual(0, 24, total, weekend / total if total else 0.0)
 
 
 def find(events: list[EventRow], settings: Settings, context: Context) -> list[Finding]:
-    days: dict[tuple[int, datetime], None] = defaultdict(lambda: None)
     people = context.people(event.person_id for event in events)
+    by_day: dict[datetime, dict[int, list[EventRow]]] = defaultdict(lambda: defaultdict(list))
     for event in events:
         # Service accounts keep no hours; support staff alert on their own.
         if event.person_id is not None and people.get(event.person_id, ("",))[0] == HUMAN:
-            days[event.person_id, history.day_start(event.occurred_at)]
-    judged: dict[datetime, set[int]] = {}
-    for day in {day for _, day in days}:
-        # Events bound active hours: fewer events than the minimum, fewer hours.
-        judged[day] = history.people_with_events(
-            {person_id for person_id, other in days if other == day},
-            day - timedelta(days=settings.baseline_days),
-            day,
-            at_least=settings.min_baseline_hours,
-        )
+            by_day[history.day_start(event.occurred_at)][event.person_id].append(event)
     findings = []
-    for person_id, day in days:
-        if person_id not in judged[day]:
-            continue
-        baseline_start = day - timedelta(days=settings.baseline_days)
-        counts = history.active_hours(person_id, baseline_start, day)
-        if sum(counts.values()) < settings.min_baseline_hours:
-            continue
-        usual = usual_hours(counts, settings.coverage)
-        weekend = day.isoweekday() in WEEKEND and usual.weekend_share < settings.weekend_share
-        rows = [
-            row
-            for row in history.person_events(person_id, day, day + timedelta(days=1))
-            if weekend or usual.distance(row.occurred_at.hour) >= settings.hours_outside
-        ]
-        if not rows:
-            continue
-        when = "on a weekend, when they rarely work, " if weekend else ""
-        findings.append(
-            Finding(
-                rule=NAME,
-                severity=SEVERITY,
-                group_key=f"person:{person_id}:{day:%Y-%m-%d}",
-                person_id=person_id,
-                events=tuple(rows),
-                explanation=(
-                    f"{plural(len(rows), 'event')} by {context.label(person_id)} {when}"
-                    f"{span_text(rows[0].occurred_at, rows[-1].occurred_at)}; their usual hours "
-                    f"are {usual.text} (from {usual.hours} active hours over the previous "
-                    f"{settings.baseline_days} days)."
-                ),
-            )
+    for day, page_rows in by_day.items():
+        since = day - timedelta(days=settings.baseline_days)
+        # Events bound active hours: fewer events than the minimum, fewer hours.
+        judged = history.people_with_events(
+            page_rows, since, day, at_least=settings.min_baseline_hours
         )
+        habits = history.active_hours(judged, since, day)
+        flagged: dict[int, tuple[Usual, bool]] = {}
+        for person_id in judged:
+            counts = habits.get(person_id, {})
+            if sum(counts.values()) < settings.min_baseline_hours:
+                continue
+            usual = usual_hours(counts, settings.coverage)
+            weekend = day.isoweekday() in WEEKEND and usual.weekend_share < settings.weekend_share
+            if weekend or any(
+                usual.distance(row.occurred_at.hour) >= settings.hours_outside
+                for row in page_rows[person_id]
+            ):
+                flagged[person_id] = (usual, weekend)
+        if not flagged:
+            continue
+        # The whole day of each flagged person, so the alert holds what earlier pages had.
+        days_rows = history.people_events(flagged, day, day + timedelta(days=1))
+        for person_id, (usual, weekend) in flagged.items():
+            rows = [
+                row
+                for row in days_rows.get(person_id, [])
+                if weekend or usual.distance(row.occurred_at.hour) >= settings.hours_outside
+            ]
+            if rows:
+                findings.append(_finding(person_id, day, rows, usual, weekend, settings, context))
     return findings
+
+
+def _finding(
+    person_id: int,
+    day: datetime,
+    rows: list[EventRow],
+    usual: Usual,
+    weekend: bool,
+    settings: Settings,
+    context: Context,
+) -> Finding:
+    when = "on a weekend, when they rarely work, " if weekend else ""
+    return Finding(
+        rule=NAME,
+        severity=SEVERITY,
+        group_key=f"person:{person_id}:{day:%Y-%m-%d}",
+        person_id=person_id,
+        events=tuple(rows),
+        explanation=(
+            f"{plural(len(rows), 'event')} by {context.label(person_id)} {when}"
+            f"{span_text(rows[0].occurred_at, rows[-1].occurred_at)}; their usual hours "
+            f"are {usual.text} (from {usual.hours} active hours over the previous "
+            f"{settings.baseline_days} days)."
+        ),
+    )

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from activity.connectors import CONNECTORS
 from activity.models import ActivityEvent, Source
 from activity.people.linking import page_persons
-from activity.rollups import person_rollups_add
+from activity.rollups import hour_of, person_rollups_add
 
 BATCH_SIZE = 5000
 _COLUMNS = ("id", "source_id", "actor_id", "actor_email", "actor_name", "occurred_at", "category")
@@ -55,6 +55,7 @@ def _link_batch(rows: list[tuple], vendor_of: dict[int, str]) -> None:
     assignments: list[tuple[int, int]] = []
     by_day: Counter = Counter()
     by_category: Counter = Counter()
+    by_hour: Counter = Counter()
     for source_id, source_rows in by_source.items():
         connector = CONNECTORS[vendor_of[source_id]]
         persons = page_persons(
@@ -70,8 +71,9 @@ def _link_batch(rows: list[tuple], vendor_of: dict[int, str]) -> None:
             assignments.append((event_id, person_id))
             by_day[occurred_at.astimezone(UTC).date(), source_id, person_id] += 1
             by_category[person_id, category] += 1
+            by_hour[person_id, hour_of(occurred_at), category] += 1
     _assign(assignments)
-    person_rollups_add(by_day, by_category)
+    person_rollups_add(by_day, by_category, by_hour=by_hour)
 
 
 def _record(raw: str) -> dict:

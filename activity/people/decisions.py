@@ -13,6 +13,7 @@ from activity.models import (
     ActivityEvent,
     ActorCategory,
     DailyActor,
+    HourlyActor,
     Identity,
     Person,
     PersonDecision,
@@ -75,8 +76,14 @@ def people_merge(*, keep_id: int, merge_id: int, reason: str, by: str) -> Person
     ):
         by_category[gone.pk, category] -= events
         by_category[keep.pk, category] += events
+    by_hour: Counter = Counter()
+    for hour, category, events in HourlyActor.objects.filter(person=gone).values_list(
+        "hour", "category", "events"
+    ):
+        by_hour[gone.pk, hour, category] -= events
+        by_hour[keep.pk, hour, category] += events
     moved = ActivityEvent.objects.filter(person=gone).update(person=keep)
-    person_rollups_add(by_day, by_category)
+    person_rollups_add(by_day, by_category, by_hour=by_hour)
     identities = list(gone.identities.order_by("id").values_list("id", flat=True))
     Identity.objects.filter(id__in=identities).update(person=keep, rule=Rule.STAFF, pinned=True)
     gone.merged_into = keep

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncHour
 
 from activity.models import ActivityEvent, Identity, Person
 from activity.rollups import person_rollups_add
@@ -259,18 +259,22 @@ def identity_move(identity: Identity, person_id: int, *, rule: str, pinned: bool
         events = ActivityEvent.objects.filter(identity_events(identity), person_id=old)
         by_day: Counter = Counter()
         by_category: Counter = Counter()
+        by_hour: Counter = Counter()
         counts = (
-            events.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
-            .values_list("day", "source_id", "category")
+            events.annotate(hour=TruncHour("occurred_at", tzinfo=UTC))
+            .values_list("hour", "source_id", "category")
             .annotate(n=Count("id"))
             .order_by()
         )
-        for day, source_id, category, n in counts:
+        for hour, source_id, category, n in counts:
+            day = hour.astimezone(UTC).date()
             by_day[day, source_id, old] -= n
             by_day[day, source_id, person_id] += n
             by_category[old, category] -= n
             by_category[person_id, category] += n
-        person_rollups_add(by_day, by_category)
+            by_hour[old, hour, category] -= n
+            by_hour[person_id, hour, category] += n
+        person_rollups_add(by_day, by_category, by_hour=by_hour)
         moved = events.update(person_id=person_id)
     identity.person_id, identity.rule, identity.pinned = person_id, rule, pinned
     identity.save(update_fields=["person", "rule", "pinned"])

@@ -12,6 +12,7 @@ from activity.models import (
     ActorCategory,
     ActorTotal,
     DailyActor,
+    HourlyActor,
     Identity,
     Person,
     WeeklyActor,
@@ -45,6 +46,7 @@ def people_rollups():
         sorted(WeeklyPeople.objects.values_list("week", "people")),
         sorted(ActorTotal.objects.values_list("person_id", "events")),
         sorted(ActorCategory.objects.values_list("person_id", "category", "events")),
+        sorted(HourlyActor.objects.values_list("person_id", "hour", "category", "events")),
     )
 
 

@@ -9,6 +9,7 @@ from activity.models import (
     ActorTotal,
     DailyActivity,
     DailyActor,
+    HourlyActor,
     Person,
     WeeklyActor,
     WeeklyPeople,
@@ -43,7 +44,8 @@ def snapshot():
     weeks = sorted(WeeklyActor.objects.values_list("week", "person_id", "events"))
     people = sorted(WeeklyPeople.objects.values_list("week", "people"))
     totals = sorted(ActorTotal.objects.values_list("person_id", "events"))
-    return activity, actors, weeks, people, totals
+    hours = sorted(HourlyActor.objects.values_list("person_id", "hour", "category", "events"))
+    return activity, actors, weeks, people, totals, hours
 
 
 def test_rollups_count_only_new_events_and_match_a_full_recount(make_source):

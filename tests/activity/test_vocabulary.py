@@ -12,7 +12,7 @@ from activity.connectors.datafold import DatafoldConnector
 from activity.connectors.domo import DomoConnector
 from activity.connectors.lightdash import LightdashConnector
 from activity.connectors.velt import VeltConnector
-from activity.models import ActivityEvent, ActorCategory, DailyActivity
+from activity.models import ActivityEvent, ActorCategory, DailyActivity, HourlyActor
 from activity.rollups import rollups_rebuild
 from activity.services.vocabulary import events_reclassify
 from activity.sync.records import NormalizedEvent
@@ -157,6 +157,7 @@ def _rollups():
     return (
         sorted(DailyActivity.objects.values_list("day", "action", "category", "outcome", "events")),
         sorted(ActorCategory.objects.values_list("person_id", "category", "events")),
+        sorted(HourlyActor.objects.values_list("person_id", "hour", "category", "events")),
     )
 
 

@@ -13,6 +13,7 @@ from activity.models import (
     ActorCategory,
     ActorTotal,
     DailyActor,
+    HourlyActor,
     Person,
     Source,
     WeeklyActor,
@@ -95,4 +96,7 @@ def rollup_rows() -> dict[str, list[tuple]]:
         "people": sorted(WeeklyPeople.objects.values_list("week", "people")),
         "total": sorted(ActorTotal.objects.values_list("person_id", "events")),
         "category": sorted(ActorCategory.objects.values_list("person_id", "category", "events")),
+        "hourly": sorted(
+            HourlyActor.objects.values_list("person_id", "hour", "category", "events")
+        ),
     }

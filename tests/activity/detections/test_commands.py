@@ -77,6 +77,18 @@ def test_enable_and_disable_switch_a_rule():
         ),
         (["--rule", "unusual_hours", "--set", "coverage=abc"], "is not a number"),
         (["--rule", "unusual_hours", "--set", "shift=2"], "unknown threshold 'shift'"),
+        (
+            ["--rule", "bulk_export", "--set", 'per_group={"finance": {"floor": 0}}'],
+            "per_group 'finance': floor must be at least 1 (got 0)",
+        ),
+        (
+            ["--rule", "bulk_export", "--set", 'per_person={"ada@example.com": {"per_group": {}}}'],
+            "per_person 'ada@example.com': unknown threshold 'per_group'",
+        ),
+        (
+            ["--rule", "bulk_export", "--set", "per_group=3"],
+            "per_group must be an object of who: {threshold: value}",
+        ),
         (["--set", "floor=3"], "--set needs --rule"),
         (["--since", "yesterday"], "is not an ISO date"),
     ],

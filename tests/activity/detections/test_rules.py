@@ -47,6 +47,25 @@ def test_bulk_export_stays_quiet_under_a_multiple_of_a_heavy_exporters_baseline(
     assert evaluate(source) == []
 
 
+def test_bulk_export_holds_a_peer_group_and_a_person_to_their_own_thresholds(
+    source, person, events
+):
+    analysts = [person(f"Analyst {n}") for n in range(3)]
+    for analyst in analysts:
+        events(analyst, every(NOW.replace(minute=5), 30, MINUTE), category=Category.EXPORT)
+    Person.objects.filter(pk__in=[a.pk for a in analysts[:2]]).update(peer_group="Finance")
+    Rule.objects.filter(name="bulk_export").update(
+        thresholds={
+            "per_group": {"finance": {"floor": 50}},
+            "per_person": {"analyst.1@example.com": {"floor": 25}},
+        }
+    )
+    alerts = evaluate(source)
+    # Analyst 0's group exports in bulk as a matter of course; Analyst 1 is held closer than
+    # the group; Analyst 2 has no group and the rule's floor of 20.
+    assert sorted(alert.person.display_name for alert in alerts) == ["Analyst 1", "Analyst 2"]
+
+
 def test_bulk_export_leaves_service_accounts_out_unless_included(source, person, events):
     robot = person("CI Pipeline", kind=Person.Kind.SERVICE)
     events(robot, every(NOW.replace(minute=5), 50, MINUTE), category=Category.EXPORT)
