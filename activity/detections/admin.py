@@ -235,7 +235,10 @@ class DeliveryAdmin(admin.ModelAdmin):
         )
         return format_html_join(", ", '<a href="{}">{}</a>', rows)
 
-    @admin.action(description="Send again now", permissions=["view"])
+    def has_send_again_permission(self, request) -> bool:
+        return request.user.has_perm("activity.change_delivery")
+
+    @admin.action(description="Send again now", permissions=["send_again"])
     def send_again(self, request, queryset) -> None:
         """A failed (or waiting) delivery gets a fresh set of attempts, starting now."""
         now = timezone.now()

@@ -88,6 +88,8 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery 
         delivery.next_attempt_at = now + CLAIM
         delivery.save(update_fields=["attempts", "next_attempt_at"])
     destination = delivery.destination
+    if not destination.enabled:
+        return _record(delivery, "the destination is switched off", timezone.now(), last=True)
     alerts = sorted(
         delivery.alerts.select_related("person"),
         key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.pk),
@@ -103,11 +105,11 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery 
     return _record(delivery, error, timezone.now())
 
 
-def _record(delivery: Delivery, error: str, now: datetime) -> Delivery:
+def _record(delivery: Delivery, error: str, now: datetime, *, last: bool = False) -> Delivery:
     if not error:
         delivery.state, delivery.sent_at, delivery.next_attempt_at = Delivery.State.SENT, now, None
         delivery.last_error = ""
-    elif delivery.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+    elif last or delivery.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
         delivery.state, delivery.next_attempt_at = Delivery.State.FAILED, None
         delivery.last_error = error
     else:

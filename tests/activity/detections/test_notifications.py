@@ -354,3 +354,50 @@ def test_the_admin_refuses_a_remote_http_webhook_and_keeps_the_secret_write_only
     assert edited.status_code == 302
     hook.refresh_from_db()
     assert hook.secret == SECRET  # an empty field keeps the stored secret
+
+
+def test_with_the_database_backend_a_retry_is_queued_for_its_time(
+    receiver, raise_alerts, settings, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    webhook_to(receiver.url())
+    receiver.statuses = [503]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    raise_alerts(1)
+    [first] = DBTaskResult.objects.all()
+    assert first.args_kwargs["kwargs"] == {"delivery_id": Delivery.objects.get().pk}
+    assert receiver.requests == []  # a worker sends it
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_notifications", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    delivery = Delivery.objects.get()
+    assert (delivery.attempts, delivery.state) == (1, "pending")
+    retry = DBTaskResult.objects.exclude(pk=first.pk).get()
+    assert retry.run_after == delivery.next_attempt_at
+
+
+def test_a_switched_off_destination_fails_what_it_had_pending(receiver, raise_alerts):
+    hook = webhook_to(receiver.url())
+    receiver.statuses = [500]
+    raise_alerts(1)
+    Destination.objects.filter(pk=hook.pk).update(enabled=False)
+    [delivery] = deliveries_send_due(now=timezone.now() + timedelta(hours=1))
+    assert (delivery.state, delivery.last_error) == ("failed", "the destination is switched off")
+    assert len(receiver.requests) == 1
+
+
+def test_send_again_starts_a_failed_delivery_over(receiver, raise_alerts, admin_client, settings):
+    settings.NOTIFICATION_MAX_ATTEMPTS = 1
+    webhook_to(receiver.url())
+    receiver.statuses = [500]
+    raise_alerts(1)
+    delivery = Delivery.objects.get()
+    assert delivery.state == "failed"
+    response = admin_client.post(
+        reverse("admin:activity_delivery_changelist"),
+        {"action": "send_again", "_selected_action": [delivery.pk]},
+    )
+    assert response.status_code == 302
+    deliveries_send_due()
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, len(receiver.requests)) == ("sent", 1, 2)
