@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from activity.detections.models import Alert
+from activity.detections.models import SEVERITY_RANK, Alert
 
 # A message lists this many alerts and links to the rest: Slack takes at most 50 blocks.
 LISTED = 20
@@ -26,6 +26,7 @@ def alert_url(alert_id: int) -> str:
 
 def notification_message(alerts: Sequence[Alert]) -> Message:
     """Every alert's rule, severity, who, explanation and link, most severe first."""
+    alerts = sorted(alerts, key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.pk))
     count = len(alerts)
     subject = f"{count} new alert" + ("" if count == 1 else "s")
     if count == 1:

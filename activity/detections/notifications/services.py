@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from activity.detections.models import SEVERITY_RANK, Alert, Delivery, Destination
+from activity.detections.models import Alert, Delivery, Destination
 from activity.detections.notifications.message import notification_message
 from activity.detections.notifications.transports import DeliveryFailed, message_send
 
@@ -90,10 +90,7 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery 
     destination = delivery.destination
     if not destination.enabled:
         return _record(delivery, "the destination is switched off", timezone.now(), last=True)
-    alerts = sorted(
-        delivery.alerts.select_related("person"),
-        key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.pk),
-    )
+    alerts = list(delivery.alerts.select_related("person"))
     error = ""
     try:
         message_send(destination, notification_message(alerts))

@@ -401,3 +401,22 @@ def test_send_again_starts_a_failed_delivery_over(receiver, raise_alerts, admin_
     deliveries_send_due()
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, len(receiver.requests)) == ("sent", 1, 2)
+
+
+def test_a_message_lists_the_most_severe_first_and_escapes_slack_markup():
+    from activity.detections.notifications.message import notification_message
+
+    low = Alert(pk=1, rule="sensitive_change", severity="low", subject="a", explanation="x")
+    high = Alert(
+        pk=2,
+        rule="failed_signin_burst",
+        severity="high",
+        subject="IP 192.0.2.1",
+        explanation="10 failed sign-ins <script> & more",
+    )
+    message = notification_message([low, high])
+    assert message.text.index("[HIGH] Failed sign-in burst: IP 192.0.2.1") < message.text.index(
+        "[LOW] Sensitive change: a"
+    )
+    first = message.slack["blocks"][1]["text"]["text"]
+    assert "sign-ins &lt;script&gt; &amp; more" in first and "<script>" not in first
