@@ -669,6 +669,8 @@ from activity.detections.models import (  # noqa: E402, F401
     Alert,
     AlertEvidence,
     DeactivationSighting,
+    Delivery,
+    Destination,
     DetectionCursor,
     Rule,
 )

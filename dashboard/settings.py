@@ -9,6 +9,7 @@ serve, without them."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import plotly
@@ -145,6 +146,29 @@ STATICFILES_DIRS = [
 
 # purge_activity without --before keeps this many days of events (unset or 0: keep all).
 RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS") or 0)
+
+# Alert notifications (README "Notifications"). Links in messages start with DASHBOARD_URL.
+DASHBOARD_URL = os.environ.get("DASHBOARD_URL", "http://127.0.0.1:8000")
+# The SMTP server alert emails go through (Django's mailer, configured from EMAIL_* variables).
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": os.environ.get("EMAIL_HOST", "localhost"),
+            "port": int(os.environ.get("EMAIL_PORT") or 25),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "use_ssl": env_bool("EMAIL_USE_SSL", False),
+            "timeout": float(os.environ.get("EMAIL_TIMEOUT") or 10),
+        },
+    }
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@localhost")
+NOTIFICATION_TIMEOUT = float(os.environ.get("NOTIFICATION_TIMEOUT") or 10)  # webhooks, seconds
+# A failed delivery is tried again 1, 2, 4, 8... minutes later, up to this many attempts in all.
+NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS") or 6)
+NOTIFICATION_RETRY_BASE = timedelta(minutes=1)
 
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 

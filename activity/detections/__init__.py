@@ -8,4 +8,5 @@
 - ``engine``: runs the enabled rules over a source's new events in committed batches and
   groups findings into alerts; it knows nothing of any one rule.
 - ``tasks``: the task queued after each sync; ``exports``: ``export_alerts``' rows.
+- ``notifications``: new alerts sent to email and webhook destinations, batched and retried.
 """

@@ -4,7 +4,9 @@ Evaluation walks a source's events by id after its cursor, in batches; each batc
 evidence and the cursor's move commit together, so a killed evaluation loses nothing and a
 second one finds nothing left to do. A finding joins the alert of its group (same rule and
 group key, or for sessions and bursts the same person or subject close enough in time):
-evidence is only ever added, and the rules never touch triage or delete anything."""
+evidence is only ever added, and the rules never touch triage or delete anything. New alerts
+are gathered for notification in their batch's transaction and sent when the evaluation ends,
+one message per destination."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ from activity.detections.models import (
     Alert,
     AlertEvidence,
     DetectionCursor,
+)
+from activity.detections.notifications.services import (
+    notifications_collect,
+    notifications_release,
 )
 from activity.detections.registry import rules_enabled
 from activity.models import ActivityEvent
@@ -59,6 +65,7 @@ def detections_evaluate(*, source_id: int, batch_size: int = BATCH_SIZE) -> Eval
             cursor.evaluated_at = timezone.now()
             cursor.save(update_fields=["evaluated_to", "evaluated_at"])
         if len(events) < batch_size:
+            notifications_release()
             return outcome
 
 
@@ -84,6 +91,8 @@ def detections_backtest(
         else:
             with transaction.atomic():
                 _evaluate(events, rules, outcome)
+    if not dry_run:
+        notifications_release()
     if dry_run:
         # A group found again in a later batch was found whole each time: keep the last.
         latest = {(f.rule, f.group_key): f for f in outcome.findings}
@@ -107,6 +116,7 @@ def _history(since: datetime | None, batch_size: int) -> Iterator[list[EventRow]
 def _evaluate(events: list[EventRow], rules, outcome: Evaluation) -> None:
     context = Context()
     outcome.events += len(events)
+    raised = len(outcome.raised)
     for module, settings in rules:
         for finding in module.find(events, settings, context):
             alert_id, created, added = alert_raise(finding=finding)
@@ -114,6 +124,8 @@ def _evaluate(events: list[EventRow], rules, outcome: Evaluation) -> None:
                 outcome.raised.append(alert_id)
             elif added:
                 outcome.grown.append(alert_id)
+    if len(outcome.raised) > raised:
+        notifications_collect(alert_ids=outcome.raised[raised:])
 
 
 def alert_raise(*, finding: Finding) -> tuple[int, bool, int]:

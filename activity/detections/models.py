@@ -5,9 +5,11 @@ Imported by ``activity.models``, so these are models of the ``activity`` app."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from activity.crypto import decrypt_secrets, encrypt_secrets
 from activity.models import ActivityEvent, Identity, Person, Source
 
 
@@ -46,8 +48,6 @@ class Rule(models.Model):
         return self.get_name_display()
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         from activity.detections.registry import rule_settings_from
 
         try:
@@ -161,3 +161,102 @@ class DeactivationSighting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.identity_id} deactivated, first seen {self.first_seen_at:%Y-%m-%d %H:%M}"
+
+
+class Destination(models.Model):
+    """Where alerts are sent: an email list or a webhook, for some rules from a severity up.
+
+    A webhook's shared secret is stored encrypted like the sources' secrets and is never
+    shown again; it signs every request (see the README's Notifications section)."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    enabled = models.BooleanField(default=True)
+    rules = models.JSONField(
+        default=list, blank=True, help_text="The rules it covers; none means every rule."
+    )
+    min_severity = models.CharField(
+        max_length=10,
+        choices=Severity.choices,
+        default=Severity.LOW,
+        help_text="Alerts below this severity are not sent here.",
+    )
+    recipients = models.TextField(
+        blank=True, help_text="Email: the addresses, one a line or separated by commas."
+    )
+    url = models.CharField(
+        "URL",
+        max_length=500,
+        blank=True,
+        help_text="Webhook: an https:// address (http:// only to this machine).",
+    )
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def secret(self) -> str:
+        """The webhook's shared secret, decrypted; never render or log this."""
+        return decrypt_secrets(self.secret_encrypted).get("secret", "")
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = encrypt_secrets({"secret": value}) if value else ""
+
+    @property
+    def recipient_list(self) -> list[str]:
+        return [a.strip() for a in self.recipients.replace(",", "\n").splitlines() if a.strip()]
+
+    def covers(self, alert: Alert) -> bool:
+        """Whether an alert of this rule and severity is sent here."""
+        return (not self.rules or alert.rule in self.rules) and SEVERITY_RANK.get(
+            alert.severity, 0
+        ) >= SEVERITY_RANK[self.min_severity]
+
+    def clean(self) -> None:
+        from activity.detections.notifications.destinations import destination_errors
+
+        errors = destination_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class Delivery(models.Model):
+    """One message to one destination, carrying the alerts raised together (a burst is one
+    message). ``next_attempt_at`` is empty while the evaluation that raises them still runs;
+    a failed attempt sets it later and later, until the last attempt marks it failed."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    destination = models.ForeignKey(
+        Destination, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    alerts = models.ManyToManyField(Alert, related_name="deliveries")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} to {self.destination_id} ({self.state})"
