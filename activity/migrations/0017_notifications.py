@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activity', '0015_detections'),
+        ('activity', '0016_hourly_actor_and_peer_groups'),
     ]
 
     operations = [
