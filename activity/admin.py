@@ -352,7 +352,7 @@ class IdentityInline(admin.TabularInline):
 @admin.register(Person)
 class PersonAdmin(DecisionAdmin):
     list_display = ["__str__", "primary_email", "kind", "status", "merged_into", "created_at"]
-    list_filter = ["kind", "status"]
+    list_filter = ["kind", "status", "peer_group"]
     search_fields = [
         "display_name",
         "primary_email",
