@@ -129,6 +129,8 @@ class AlertEvidence(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["alert", "event"], name="alert_evidence_pair")
         ]
+        # An alert's page lists its evidence newest first, in keyset pages.
+        indexes = [models.Index(fields=["alert", "occurred_at", "id"], name="alert_evidence_time")]
 
     def __str__(self) -> str:
         return f"alert {self.alert_id}: event {self.event_id}"

@@ -1,0 +1,103 @@
+"""Reads for the alert pages: the list, its counts per rule, an alert's evidence, the person
+page's alerts and the navigation's count of open alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from urllib.parse import urlencode
+
+from django.db.models import Count, Q, QuerySet
+
+from activity.detections.models import Alert, AlertEvidence, RuleName
+from activity.models import ActivityEvent
+from activity.people.selectors import persons_named
+from activity.selectors import within_budget
+from dashboard.selectors.common import CappedCount, capped_count
+from dashboard.selectors.people import person_key
+
+NAV_COUNT_LIMIT = 99  # the navigation says "99+" beyond
+
+
+def alert_list() -> QuerySet[Alert]:
+    return Alert.objects.select_related("person")
+
+
+def alert_subject_match(value: str) -> Q:
+    """Alerts about the persons an email, a name or a vendor id names (as the log's person
+    filter finds them), or about that subject (an IP address) when no person answers to it."""
+    if persons := persons_named(value):
+        return Q(person_id__in=persons)
+    return Q(subject=value.strip())
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    rule: str
+    label: str
+    alerts: int
+
+
+def alert_rule_counts(alerts: QuerySet[Alert]) -> list[RuleCount] | None:
+    """Alerts per rule, busiest first; None when the count runs over its time budget."""
+    rows = within_budget(
+        lambda: list(
+            alerts.order_by().values_list("rule").annotate(n=Count("id")).order_by("-n", "rule")
+        )
+    )
+    if rows is None:
+        return None
+    labels = dict(RuleName.choices)
+    return [RuleCount(rule, labels.get(rule, rule), n) for rule, n in rows]
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    evidence: AlertEvidence
+    event: ActivityEvent | None  # None once retention purged it
+
+
+def alert_evidence(alert_id: int) -> QuerySet[AlertEvidence]:
+    """The alert's evidence (the ``(alert, occurred_at, id)`` index), with each source."""
+    return AlertEvidence.objects.filter(alert_id=alert_id).select_related("source")
+
+
+EVIDENCE_EVENT_FIELDS = (
+    "person_id",
+    "actor_name",
+    "actor_email",
+    "actor_id",
+    "action",
+    "category",
+    "outcome",
+    "ip_address",
+)
+
+
+def evidence_rows(evidence: list[AlertEvidence]) -> list[EvidenceRow]:
+    """Each evidence row with its event, when the event is still stored (one query)."""
+    events = ActivityEvent.objects.only(*EVIDENCE_EVENT_FIELDS).in_bulk(
+        [item.event_id for item in evidence]
+    )
+    return [EvidenceRow(item, events.get(item.event_id)) for item in evidence]
+
+
+def alert_log_query(alert: Alert, *, zone: tzinfo) -> str:
+    """The activity log's query for the alert's person (if any) over the days of its span,
+    in the viewer's zone."""
+    query = {
+        "date_from": alert.first_event_at.astimezone(zone).date().isoformat(),
+        "date_to": alert.last_event_at.astimezone(zone).date().isoformat(),
+    }
+    if alert.person_id and (key := person_key(alert.person)):
+        query = {"person": key, **query}
+    return "?" + urlencode(query)
+
+
+def person_alerts(person_id: int) -> QuerySet[Alert]:
+    return Alert.objects.filter(person_id=person_id).order_by("-last_event_at", "-id")
+
+
+def open_alert_count() -> CappedCount:
+    """Open alerts, counted up to the cap off the ``(state, last_event_at, id)`` index."""
+    return capped_count(Alert.objects.filter(state=Alert.State.OPEN), NAV_COUNT_LIMIT)
