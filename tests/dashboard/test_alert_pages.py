@@ -70,7 +70,7 @@ def listed(response) -> list[int]:
 
 
 def counts(response) -> dict[str, int]:
-    return {row.rule: row.alerts for row in response.context["rule_counts"]}
+    return {row.rule: row.alerts.value for row in response.context["rule_counts"]}
 
 
 def triager(*, staff: bool = True) -> Client:
