@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from activity.detections.base import settings_help
 from activity.detections.models import Alert, AlertEvidence, Rule
 from activity.detections.registry import RULES
+from activity.detections.services import alert_triage, triage_problem
 
 
 @admin.register(Rule)
@@ -57,8 +58,21 @@ class EvidenceInline(admin.TabularInline):
         return False
 
 
+class AlertForm(forms.ModelForm):
+    """Triage input is refused here as on the alert page, with the same message."""
+
+    def clean(self):
+        data = super().clean()
+        if {"state", "triage_note"} & set(self.changed_data):
+            problem = triage_problem(state=data.get("state", ""), note=data.get("triage_note", ""))
+            if problem:
+                raise forms.ValidationError(problem)
+        return data
+
+
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
+    form = AlertForm
     list_display = [
         "id",
         "rule",
@@ -98,7 +112,11 @@ class AlertAdmin(admin.ModelAdmin):
         return False  # kept, whatever their state: triage closes them
 
     def save_model(self, request, obj: Alert, form, change) -> None:
+        # Only the state and the note can change here: the triage service records them.
         if {"state", "triage_note"} & set(form.changed_data):
-            obj.triaged_by = request.user.get_username()
-            obj.triaged_at = obj.updated_at = timezone.now()
-        super().save_model(request, obj, form, change)
+            alert_triage(
+                alert_id=obj.pk,
+                state=obj.state,
+                note=obj.triage_note,
+                by=request.user.get_username(),
+            )

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from activity.models import ActivityEvent, Alert, Identity
+from dashboard.selectors import alerts as alert_selectors
 from tests.dashboard.alerts import make_alert, person_named
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +154,14 @@ def test_counts_per_rule_follow_every_filter_but_the_rule(viewer, alerts):
     page = response.content.decode()
     # Each count is a link that sets the rule and keeps the other filters.
     assert re.search(r'href="\?rule=sensitive_change&amp;state=any"', page)
+
+
+def test_counts_per_rule_stop_at_the_cap(viewer, alerts, monkeypatch):
+    monkeypatch.setattr(alert_selectors, "RULE_COUNT_LIMIT", 1)
+    response = viewer.get(reverse("alerts"), {"state": "any"})
+    row = next(row for row in response.context["rule_counts"] if row.rule == "bulk_export")
+    assert (row.alerts.value, row.alerts.capped) == (1, True)
+    assert "Bulk export <span>1+</span>" in response.content.decode()
 
 
 def test_keyset_pages_go_older_and_back_newer(viewer, source, ada):
