@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from activity.detections.models import Alert, AlertEvidence, RuleName
-from activity.models import ActivityEvent
+from activity.models import ActivityEvent, Person
 from activity.people.selectors import persons_named
 from activity.selectors import within_budget
 from dashboard.selectors.common import CappedCount, capped_count
@@ -28,8 +28,19 @@ def alert_subject_match(value: str) -> Q:
     """Alerts about the persons an email, a name or a vendor id names (as the log's person
     filter finds them), or about that subject (an IP address) when no person answers to it."""
     if persons := persons_named(value):
-        return Q(person_id__in=persons)
+        return Q(person_id__in=with_merged(persons))
     return Q(subject=value.strip())
+
+
+def with_merged(person_ids: list[int]) -> list[int]:
+    """The persons and everyone merged into them, however many merges ago: an alert keeps the
+    person it was raised about, and a merge moves identities and events, not alerts."""
+    found, added = set(person_ids), set(person_ids)
+    while added:
+        added = set(Person.objects.filter(merged_into__in=added).values_list("id", flat=True))
+        added -= found
+        found |= added
+    return sorted(found)
 
 
 RULE_COUNT_LIMIT = 1000
@@ -117,7 +128,9 @@ def alert_log_query(alert: Alert, *, zone: tzinfo) -> str:
 
 
 def person_alerts(person_id: int) -> QuerySet[Alert]:
-    return Alert.objects.filter(person_id=person_id).order_by("-last_event_at", "-id")
+    return Alert.objects.filter(person_id__in=with_merged([person_id])).order_by(
+        "-last_event_at", "-id"
+    )
 
 
 def open_alert_count() -> CappedCount:

@@ -243,6 +243,18 @@ def test_evidence_is_paged_and_outlives_its_events(viewer, source, ada):
     assert "no longer stored" in page and alert.evidence.first().external_id in page
 
 
+def test_htmx_pages_through_the_evidence_only(viewer, source, ada):
+    alert = make_alert(source, ada, at=NOW, events=51)
+    first = viewer.get(reverse("alert", args=[alert.pk]))
+    older = {"cursor": first.context["page"].older}
+    response = viewer.get(reverse("alert", args=[alert.pk]), older, HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert page.lstrip().startswith('<section id="results">') and "Triage" not in page
+    assert len(response.context["page"].rows) == 1
+    forged = viewer.get(reverse("alert", args=[alert.pk]), {"cursor": "forged"})
+    assert forged.status_code == 400
+
+
 def test_an_unknown_alert_is_a_404(viewer):
     assert viewer.get(reverse("alert", args=[999999])).status_code == 404
 
@@ -313,6 +325,17 @@ def test_the_person_page_lists_their_newest_alerts_with_a_link_to_all(viewer, so
     shown = [int(pk) for pk in re.findall(r'href="/alerts/(\d+)/"', section)]
     assert shown == [alert.pk for alert in made[:5]]
     assert 'href="/alerts/?person=ada.lovelace%40example.com&amp;state=any"' in section
+
+
+def test_alerts_about_a_person_merged_away_stay_with_the_person_they_joined(viewer, source, ada):
+    twin = person_named("Ada Twin")
+    alert = make_alert(source, twin, at=NOW)
+    twin.merged_into = ada
+    twin.save()
+    page = viewer.get(reverse("person", args=[ada.pk])).content.decode()
+    assert f'href="/alerts/{alert.pk}/"' in page
+    found = viewer.get(reverse("alerts"), {"person": "ada.lovelace@example.com"})
+    assert listed(found) == [alert.pk]
 
 
 def test_a_person_without_alerts_says_so(viewer, ada):
