@@ -288,6 +288,7 @@ def _person_page(request, person: Person, *, cursor=None, error: str = "", statu
     since = charts.period_start(PERSON_DAYS, timezone.now().astimezone(UTC).date())
     can_decide = can_decide_people(request.user)
     others = suggestions_for(person.pk) if can_decide else []
+    key = selectors.person_key(person)  # what the log and the alerts page find them by
     context = {
         "person": person,
         "identities": person_identities(person.pk),
@@ -302,12 +303,12 @@ def _person_page(request, person: Person, *, cursor=None, error: str = "", statu
         "by_vendor": selectors.person_by_vendor(person.pk),
         "by_category": selectors.person_by_category(person.pk),
         "per_day": charts.person_per_day(
-            selectors.person_by_day(person.pk, since=since), person=selectors.person_key(person)
+            selectors.person_by_day(person.pk, since=since), person=key
         ),
         "days": PERSON_DAYS,
         "alerts": list(selectors.person_alerts(person.pk)[: PERSON_ALERTS + 1]),
         "alerts_shown": PERSON_ALERTS,
-        "person_key": selectors.person_key(person),
+        "person_key": key,
         "decisions": person_decisions(person.pk).select_related("person", "other"),
         "can_decide": can_decide,
         "evidence": suggestion_evidence([person.pk, *others]) if others else [],
