@@ -126,10 +126,48 @@ def pages() -> list[tuple[str, str]]:
         ("people: first page", "/people/"),
         ("people: search by name", f"/people/?q={q(typical.display_name.split()[0])}"),
         ("people: search by vendor id", f"/people/?q={q(downloader_uuid)}"),
+        *alert_pages(),
         ("sources", "/sources/"),
         ("admin events: first page", "/admin/activity/activityevent/"),
         ("admin events: filtered", f"/admin/activity/activityevent/?vendor=velt&q={q(velt_user)}"),
         ("admin downloads: first page", "/admin/activity/download/"),
+    ]
+
+
+def alert_pages() -> list[tuple[str, str]]:
+    """The alert pages, when the database holds alerts (bench/alerts.py adds them)."""
+    from django.db.models import Count
+
+    from activity.models import Alert, Person
+    from dashboard.cursors import Cursor
+
+    if not Alert.objects.exists():
+        return []
+    person_id = (
+        Alert.objects.exclude(person=None)
+        .values_list("person")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()[0]
+    )
+    most_alerted = Person.objects.get(pk=person_id)
+    biggest = Alert.objects.order_by("-events").only("id").first().pk
+    typical = Alert.objects.filter(events__range=(5, 50)).only("id").order_by("-id").first().pk
+    middle = Alert.objects.order_by("-last_event_at", "-id")[Alert.objects.count() // 2]
+    deep = Cursor(middle.last_event_at, middle.id, "older").encode()
+    q = quote_plus
+    return [
+        ("alerts: first page", "/alerts/"),
+        ("alerts: any state", "/alerts/?state=any"),
+        ("alerts: any state, deep page", f"/alerts/?state=any&cursor={deep}"),
+        ("alerts: by rule", "/alerts/?rule=bulk_export"),
+        ("alerts: by rule, any state", "/alerts/?rule=unusual_hours&state=any"),
+        ("alerts: resolved, 30 days", "/alerts/?state=resolved&range=30d"),
+        ("alerts: high, any state", "/alerts/?severity=high&state=any"),
+        ("alerts: by person", f"/alerts/?person={q(most_alerted.primary_email)}&state=any"),
+        ("alerts: by IP", "/alerts/?person=198.51.100.7&state=any"),
+        ("alert page", f"/alerts/{typical}/"),
+        ("alert page, 5,000 events", f"/alerts/{biggest}/"),
     ]
 
 

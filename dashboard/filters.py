@@ -6,9 +6,10 @@ from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from activity.detections.models import Alert, RuleName, Severity
 from activity.models import ActivityEvent, Download, Person, Source, Vendor
 from activity.people.selectors import people_list
 from activity.selectors import action_variants, any_match, person_match
@@ -140,6 +141,67 @@ class DownloadFilter(TimeWindowFilterSet):
     def filter_person(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(any_match([Q(user_uuid=value), Q(user_name=value)], Download))
+
+
+# The list opens on the alerts that still need someone: open or acknowledged.
+NEEDS_ATTENTION = [Alert.State.OPEN, Alert.State.ACKNOWLEDGED]
+ANY_STATE = "any"
+ALERT_STATE_CHOICES = [*Alert.State.choices, (ANY_STATE, "Any state")]
+
+
+class AlertFilter(TimeWindowFilterSet):
+    """The alerts list. The date range keeps the alerts whose events reach into it."""
+
+    time_field = "last_event_at"
+
+    rule = django_filters.ChoiceFilter(choices=RuleName.choices, empty_label="All rules")
+    severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label="Any severity")
+    state = django_filters.ChoiceFilter(
+        choices=ALERT_STATE_CHOICES,
+        method="filter_state",
+        empty_label="Open or acknowledged",
+        label="State",
+    )
+    person = django_filters.CharFilter(
+        method="filter_person", label="Person (email, name or id) or IP"
+    )
+
+    class Meta:
+        model = Alert
+        fields = []
+        form = WindowForm
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._subjects: dict[str, Q] = {}
+
+    def filter_queryset(self, queryset):
+        return self._filtered(queryset, self.form.cleaned_data)
+
+    def without(self, name: str) -> QuerySet:
+        """The alerts these filters keep, leaving out filter ``name`` (the counts per rule)."""
+        return self._filtered(self.queryset, {**self.form.cleaned_data, name: None})
+
+    def _filtered(self, queryset, data: dict) -> QuerySet:
+        if not data.get("state"):
+            queryset = queryset.filter(state__in=NEEDS_ATTENTION)
+        for name, value in data.items():
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def filter_state(self, queryset, name, value):
+        return queryset if value == ANY_STATE else queryset.filter(state=value)
+
+    def filter_person(self, queryset, name, value):
+        if not value.strip():
+            return queryset
+        # Resolved once for the list and again for its counts per rule: keep the answer.
+        if value not in self._subjects:
+            self._subjects[value] = selectors.alert_subject_match(value)
+        return queryset.filter(self._subjects[value])
+
+    def filter_to(self, queryset, name, value):
+        return queryset.filter(first_event_at__lt=self._start_of(value + timedelta(days=1)))
 
 
 class PeopleFilter(django_filters.FilterSet):

@@ -26,3 +26,11 @@ class SplitForm(forms.Form):
 class UndoForm(forms.Form):
     decision = forms.IntegerField(min_value=1)
     reason = forms.CharField(required=False, max_length=2000)
+
+
+class TriageForm(forms.Form):
+    """An alert's new state and note; the triage service decides what it accepts, so the
+    page and the admin refuse the same input with the same message."""
+
+    state = forms.CharField(max_length=20)
+    note = forms.CharField(required=False, max_length=2000)

@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.timezones.viewer_zone",
+                "dashboard.navigation.open_alerts",
             ],
         },
     },

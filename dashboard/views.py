@@ -15,6 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from activity.detections.models import Alert
+from activity.detections.services import TriageRefused, alert_triage
 from activity.exports import CONTENT_TYPES, FORMATS, export_lines
 from activity.models import ActivityEvent, Person, Source
 from activity.people.decisions import (
@@ -38,15 +40,21 @@ from activity.selectors import known_actions
 from activity.tasks import sync_enqueue
 from dashboard import charts, params, selectors
 from dashboard.cursors import BadCursor, Cursor, counted_paginator, keyset_page
-from dashboard.filters import ActivityFilter, DownloadFilter, PeopleFilter
-from dashboard.forms import MergeForm, RereadForm, SplitForm, UndoForm
-from dashboard.permissions import can_decide_people, can_manage_sources, viewer_required
+from dashboard.filters import ActivityFilter, AlertFilter, DownloadFilter, PeopleFilter
+from dashboard.forms import MergeForm, RereadForm, SplitForm, TriageForm, UndoForm
+from dashboard.permissions import (
+    can_decide_people,
+    can_manage_sources,
+    can_triage_alerts,
+    viewer_required,
+)
 from dashboard.rollup_scope import activity_scope, download_days
 from dashboard.timezones import is_zone, remember_zone, viewer_timezone
 
 DOWNLOAD_PAGES_LIMIT = 10_000
 PERIODS = (7, 30, 90, 365)
 PERSON_DAYS = 90  # the person page's chart of activity per day
+PERSON_ALERTS = 5  # the person page lists their newest alerts, linking to the rest
 # The activity filters that narrow the list beyond its dates.
 FILTERS = ("vendor", "source", "person", "action", "object_type", "category", "outcome", "q")
 
@@ -280,6 +288,7 @@ def _person_page(request, person: Person, *, cursor=None, error: str = "", statu
     since = charts.period_start(PERSON_DAYS, timezone.now().astimezone(UTC).date())
     can_decide = can_decide_people(request.user)
     others = suggestions_for(person.pk) if can_decide else []
+    key = selectors.person_key(person)  # what the log and the alerts page find them by
     context = {
         "person": person,
         "identities": person_identities(person.pk),
@@ -294,9 +303,12 @@ def _person_page(request, person: Person, *, cursor=None, error: str = "", statu
         "by_vendor": selectors.person_by_vendor(person.pk),
         "by_category": selectors.person_by_category(person.pk),
         "per_day": charts.person_per_day(
-            selectors.person_by_day(person.pk, since=since), person=selectors.person_key(person)
+            selectors.person_by_day(person.pk, since=since), person=key
         ),
         "days": PERSON_DAYS,
+        "alerts": list(selectors.person_alerts(person.pk)[: PERSON_ALERTS + 1]),
+        "alerts_shown": PERSON_ALERTS,
+        "person_key": key,
         "decisions": person_decisions(person.pk).select_related("person", "other"),
         "can_decide": can_decide,
         "evidence": suggestion_evidence([person.pk, *others]) if others else [],
@@ -376,6 +388,86 @@ def person_by_key(request, key: str):
     if len(persons) == 1:
         return redirect("person", persons[0])
     raise Http404("No single person answers to this link.")
+
+
+@viewer_required
+@vary_on_headers("HX-Request")
+def alerts(request):
+    filterset = AlertFilter(request.GET, queryset=selectors.alert_list(), request=request)
+    context = {"filter": filterset, "page": None}
+    if not filterset.is_valid():
+        return _bad_request(request, "dashboard/alerts.html", context, "Check the filters.")
+    try:
+        cursor = _cursor(request)
+    except BadCursor as error:
+        return _bad_request(request, "dashboard/alerts.html", context, str(error))
+    context.update(
+        page=keyset_page(
+            filterset.qs,
+            cursor=cursor,
+            size=params.PAGE_SIZE,
+            time_field="last_event_at",
+            id_field="id",
+        ),
+        count=selectors.capped_count(filterset.qs),
+        rule_counts=selectors.alert_rule_counts(filterset.without("rule")),
+    )
+    return _render(request, "dashboard/alerts.html", context)
+
+
+@viewer_required
+@vary_on_headers("HX-Request")
+def alert(request, pk: int):
+    found = get_object_or_404(selectors.alert_list(), pk=pk)
+    try:
+        cursor = _cursor(request)
+    except BadCursor as error:
+        return HttpResponseBadRequest(str(error))
+    return _alert_page(request, found, cursor=cursor)
+
+
+def _alert_page(request, found: Alert, *, cursor=None, error: str = "", status: int = 200):
+    page = keyset_page(
+        selectors.alert_evidence(found.pk),
+        cursor=cursor,
+        size=params.PAGE_SIZE,
+        time_field="occurred_at",
+        id_field="id",
+    )
+    page.rows = selectors.evidence_rows(page.rows)
+    context = {
+        "alert": found,
+        "page": page,
+        "log_query": selectors.alert_log_query(found, zone=viewer_timezone(request)),
+        "can_triage": can_triage_alerts(request.user),
+        "states": Alert.State.choices,
+        "error": error,
+    }
+    return _render(request, "dashboard/alert.html", context, fragment="evidence", status=status)
+
+
+@viewer_required
+@require_POST
+def alert_triage_post(request, pk: int) -> HttpResponse:
+    """Triage from the alert page: refused, the page again with the reason (400, nothing
+    changed); recorded, back to the page."""
+    if not can_triage_alerts(request.user):
+        raise PermissionDenied
+    found = get_object_or_404(selectors.alert_list(), pk=pk)
+    form = TriageForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise TriageRefused("Choose a state; a note is at most 2,000 characters.")
+        triaged = alert_triage(
+            alert_id=found.pk,
+            state=form.cleaned_data["state"],
+            note=form.cleaned_data["note"],
+            by=request.user.get_username(),
+        )
+    except TriageRefused as error:
+        return _alert_page(request, found, error=str(error), status=400)
+    messages.success(request, f"Marked {triaged.get_state_display().lower()}.")
+    return redirect("alert", found.pk)
 
 
 @viewer_required

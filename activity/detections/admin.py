@@ -21,6 +21,7 @@ from activity.detections.models import (
 from activity.detections.notifications.selectors import alert_deliveries
 from activity.detections.notifications.tasks import delivery_enqueue
 from activity.detections.registry import RULES
+from activity.detections.services import alert_triage, triage_problem
 
 
 @admin.register(Rule)
@@ -68,8 +69,21 @@ class EvidenceInline(admin.TabularInline):
         return False
 
 
+class AlertForm(forms.ModelForm):
+    """Triage input is refused here as on the alert page, with the same message."""
+
+    def clean(self):
+        data = super().clean()
+        if {"state", "triage_note"} & set(self.changed_data):
+            problem = triage_problem(state=data.get("state", ""), note=data.get("triage_note", ""))
+            if problem:
+                raise forms.ValidationError(problem)
+        return data
+
+
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
+    form = AlertForm
     list_display = [
         "id",
         "rule",
@@ -132,10 +146,14 @@ class AlertAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj: Alert, form, change) -> None:
+        # Only the state and the note can change here: the triage service records them.
         if {"state", "triage_note"} & set(form.changed_data):
-            obj.triaged_by = request.user.get_username()
-            obj.triaged_at = obj.updated_at = timezone.now()
-        super().save_model(request, obj, form, change)
+            alert_triage(
+                alert_id=obj.pk,
+                state=obj.state,
+                note=obj.triage_note,
+                by=request.user.get_username(),
+            )
 
 
 class DestinationForm(forms.ModelForm):

@@ -103,6 +103,19 @@ class Alert(models.Model):
             models.Index(fields=["last_event_at", "id"], name="alert_last_event"),
             models.Index(fields=["state", "last_event_at", "id"], name="alert_state_last_event"),
             models.Index(fields=["person", "rule", "last_event_at"], name="alert_person_rule"),
+            # The alerts page: a rule's list and the capped count of each rule's alerts (the
+            # severity in the index, so a count by severity never reads the table).
+            models.Index(
+                fields=["rule", "state", "last_event_at", "id"],
+                include=["severity"],
+                name="alert_rule_state",
+            ),
+            # The alerts page's filter by an IP address (alerts about no one person).
+            models.Index(
+                fields=["subject", "last_event_at", "id"],
+                name="alert_subject",
+                condition=~models.Q(subject=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -129,6 +142,8 @@ class AlertEvidence(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["alert", "event"], name="alert_evidence_pair")
         ]
+        # An alert's page lists its evidence newest first, in keyset pages.
+        indexes = [models.Index(fields=["alert", "occurred_at", "id"], name="alert_evidence_time")]
 
     def __str__(self) -> str:
         return f"alert {self.alert_id}: event {self.event_id}"

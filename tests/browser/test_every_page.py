@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from activity.models import ActivityEvent, SyncRun
+from activity.models import ActivityEvent, Person, SyncRun
 from tests.browser import accessibility
+from tests.dashboard.alerts import make_alert
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +22,9 @@ ZONE = "Asia/Kolkata"  # not UTC, and a half-hour offset
 def pages(data) -> dict[str, str]:
     event = ActivityEvent.objects.filter(source=data["lightdash"]).order_by("-id").first()
     SyncRun.objects.create(source=data["velt"], status="succeeded", finished_at=timezone.now())
+    someone = Person.objects.get(primary_email="person1@example.com")
+    alert = make_alert(data["datafold"], someone, at=timezone.now(), events=3)
+    make_alert(data["domo"], None, at=timezone.now(), rule="failed_signin_burst", subject="::1")
     return {
         "activity": "/activity/",
         "activity with a row open": f"/activity/?vendor=lightdash&event={event.pk}",
@@ -30,6 +34,8 @@ def pages(data) -> dict[str, str]:
         "people": "/people/",
         "people found": "/people/?q=person&kind=human",
         "person": "/people/person1@example.com/",
+        "alerts": "/alerts/",
+        "alert": f"/alerts/{alert.pk}/",
         "sources": "/sources/",
         "coverage": f"/sources/{data['velt'].name}/coverage/",
     }

@@ -64,3 +64,25 @@ def test_triage_records_who_and_when_and_shows_the_evidence(admin_client, source
     assert admin_client.get(changelist, {"state": "open"}).context["cl"].result_count == 0
     triaged = admin_client.get(changelist, {"state": "false_positive", "rule": "sensitive_change"})
     assert list(triaged.context["cl"].result_list) == [alert]
+
+
+def test_a_false_positive_without_a_note_is_refused_as_on_the_alert_page(
+    admin_client, source, person, events
+):
+    events(person(), every(NOW, 2, timedelta(minutes=1)), category=Category.PERMISSION)
+    detections_evaluate(source_id=source.pk)
+    alert = Alert.objects.get()
+    url = reverse("admin:activity_alert_change", args=[alert.pk])
+    form = {
+        "state": "false_positive",
+        "triage_note": " ",
+        "evidence-TOTAL_FORMS": "0",
+        "evidence-INITIAL_FORMS": "2",
+        "evidence-MIN_NUM_FORMS": "0",
+        "evidence-MAX_NUM_FORMS": "0",
+    }
+    response = admin_client.post(url, form)
+    assert response.status_code == 200
+    assert "Say why it is a false positive in the note." in response.content.decode()
+    alert.refresh_from_db()
+    assert (alert.state, alert.triaged_by, alert.triaged_at) == ("open", "", None)
