@@ -439,6 +439,7 @@ def _alert_page(request, found: Alert, *, cursor=None, error: str = "", status: 
         "alert": found,
         "page": page,
         "log_query": selectors.alert_log_query(found, zone=viewer_timezone(request)),
+        "deliveries": list(selectors.alert_deliveries(found)),
         "can_triage": can_triage_alerts(request.user),
         "states": Alert.State.choices,
         "error": error,

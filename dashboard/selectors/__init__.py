@@ -3,6 +3,7 @@
 Each returns rows or a queryset, so views stay thin. What more than one page reads lives in
 ``common``."""
 
+from activity.detections.notifications.selectors import alert_deliveries
 from dashboard.selectors.activity import (
     DayCounts,
     activity_facets,
@@ -67,6 +68,7 @@ __all__ = [
     "SourceHealth",
     "activity_buckets",
     "activity_facets",
+    "alert_deliveries",
     "alert_evidence",
     "alert_list",
     "alert_log_query",

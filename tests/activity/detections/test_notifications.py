@@ -237,8 +237,10 @@ def test_the_secret_never_shows_in_the_admin_the_error_or_the_logs(
         admin_client.get(reverse("admin:activity_destination_changelist")),
         admin_client.get(reverse("admin:activity_delivery_change", args=[delivery.pk])),
         admin_client.get(reverse("admin:activity_alert_change", args=[alert.pk])),
+        admin_client.get(reverse("alert", args=[alert.pk])),
     ]
     assert all(page.status_code == 200 for page in pages)
+    assert "webhook answered HTTP 404" in pages[-1].content.decode()
     assert "Shared secret" in pages[0].content.decode() and "set" in pages[0].content.decode()
     for text in [delivery.last_error, caplog.text, *(p.content.decode() for p in pages)]:
         assert SECRET not in text
@@ -255,6 +257,8 @@ def test_the_alert_shows_its_deliveries(smtp, raise_alerts, admin_client):
     assert (delivery.destination.name, delivery.state) == ("security team", "sent")
     page = admin_client.get(reverse("admin:activity_alert_change", args=[alert.pk]))
     assert "security team</a>: Sent, 1 attempt(s), sent " in page.content.decode()
+    page = admin_client.get(reverse("alert", args=[alert.pk])).content.decode()
+    assert "Notifications" in page and "security team" in page and ">Sent</span>" in page
 
 
 def test_only_new_alerts_notify_not_alerts_gaining_events(
