@@ -565,6 +565,24 @@ class HourlyActor(models.Model):
         return f"{self.hour:%Y-%m-%d %H}h {self.person_id} {self.category}: {self.events}"
 
 
+class ActiveHours(models.Model):
+    """The UTC clock hours of a day in which a person did anything, across sources, as bits
+    (hour h is ``1 << h``): a month of someone's working hours is at most 30 small rows."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, db_index=False)
+    day = models.DateField()
+    hours = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "active hours"
+        constraints = [
+            models.UniqueConstraint(fields=["person", "day"], name="active_hours_person_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.person_id}: {self.hours:024b}"
+
+
 class WeeklyPeople(models.Model):
     """How many people were active in each ISO week: the rows of ``WeeklyActor`` per week,
     counted as they appear and disappear, so a year of weeks is 52 rows to read."""

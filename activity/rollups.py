@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db import connection
 
 from activity.models import (
+    ActiveHours,
     ActorCategory,
     ActorTotal,
     DailyActivity,
@@ -32,6 +33,7 @@ _TOTAL_TABLE = ActorTotal._meta.db_table
 _CATEGORY_TABLE = ActorCategory._meta.db_table
 _HOURLY_TABLE = HourlyActor._meta.db_table
 _HOURLY_KEY = "person_id, hour, category"
+_ACTIVE_HOURS_TABLE = ActiveHours._meta.db_table
 _PERSON_TABLE = Person._meta.db_table
 _ACTIVITY_KEY = "day, source_id, action, object_type, category, outcome"
 
@@ -99,6 +101,14 @@ def person_rollups_add(
         by_week[week_of(day), person_id] += events
         by_total[(person_id,)] += events
     weekly = _Counts(_WEEKLY_TABLE, "week, person_id", _nonzero(by_week))
+    active: Counter[tuple[int, date]] = Counter()  # bits to set
+    fewer: set[tuple[int, date]] = set()  # days that may have lost an hour
+    for (person_id, hour, _), events in by_hour.items():
+        key = (person_id, hour.astimezone(UTC).date())
+        if events > 0:
+            active[key] |= 1 << hour.astimezone(UTC).hour
+        elif events < 0:
+            fewer.add(key)
     _add(
         _Counts(_ACTIVITY_TABLE, _ACTIVITY_KEY, activity or Counter()),
         _Counts(_ACTOR_TABLE, "day, source_id, person_id", _nonzero(by_day)),
@@ -106,8 +116,38 @@ def person_rollups_add(
         _Counts(_TOTAL_TABLE, "person_id", _nonzero(by_total)),
         _Counts(_CATEGORY_TABLE, "person_id, category", _nonzero(by_category)),
         _Counts(_HOURLY_TABLE, _HOURLY_KEY, _nonzero(by_hour)),
+        _Counts(_ACTIVE_HOURS_TABLE, "person_id, day", active, "hours", combine="|"),
         people_of=weekly,
         last_seen=last_seen or {},
+    )
+    if fewer:
+        _active_hours_recount(fewer)
+
+
+def _active_hours_recount(days: set[tuple[int, date]]) -> None:
+    """Set the active hours of those (person, day) again from the hourly rollup (after events
+    left them: purged, moved to another person)."""
+    masks = dict.fromkeys(days, 0)
+    start = datetime.combine(min(day for _, day in days), datetime.min.time(), UTC)
+    stop = datetime.combine(max(day for _, day in days), datetime.min.time(), UTC)
+    hours = HourlyActor.objects.filter(
+        person_id__in={person_id for person_id, _ in days},
+        hour__gte=start,
+        hour__lt=stop + timedelta(days=1),
+        events__gt=0,
+    ).values_list("person_id", "hour")
+    for person_id, hour in hours:
+        key = (person_id, hour.astimezone(UTC).date())
+        if key in masks:
+            masks[key] |= 1 << hour.astimezone(UTC).hour
+    empty = [key for key, mask in masks.items() if not mask]
+    for person_id, day in empty:
+        ActiveHours.objects.filter(person_id=person_id, day=day).delete()
+    ActiveHours.objects.bulk_create(
+        [ActiveHours(person_id=p, day=d, hours=mask) for (p, d), mask in masks.items() if mask],
+        update_conflicts=True,
+        unique_fields=["person", "day"],
+        update_fields=["hours"],
     )
 
 
@@ -170,6 +210,7 @@ class _Counts:
     key_columns: str
     counts: Counter
     value: str = "events"
+    combine: str = "+"  # how a new value meets the stored one: added, or bits set ("|")
 
     def rows(self) -> list[tuple]:
         # Sorted keys: concurrent syncs lock rollup rows in one order, so they cannot deadlock.
@@ -178,7 +219,8 @@ class _Counts:
     def on_conflict(self) -> str:
         return (
             f"ON CONFLICT ({self.key_columns}) "
-            f"DO UPDATE SET {self.value} = {self.table}.{self.value} + excluded.{self.value}"
+            f"DO UPDATE SET {self.value} = "
+            f"{self.table}.{self.value} {self.combine} excluded.{self.value}"
         )
 
 
@@ -340,6 +382,7 @@ def rollups_rebuild() -> None:
         cursor.execute(f"DELETE FROM {_TOTAL_TABLE}")
         cursor.execute(f"DELETE FROM {_CATEGORY_TABLE}")
         cursor.execute(f"DELETE FROM {_HOURLY_TABLE}")
+        cursor.execute(f"DELETE FROM {_ACTIVE_HOURS_TABLE}")
         day = _utc_day_sql()
         cursor.execute(
             f"INSERT INTO {_ACTIVITY_TABLE} ({_ACTIVITY_KEY}, events) "
@@ -373,6 +416,7 @@ def rollups_rebuild() -> None:
             f"SELECT person_id, {utc_hour_sql()}, category, count(*) "
             "FROM activity_activityevent WHERE person_id IS NOT NULL GROUP BY 1, 2, 3"
         )
+        cursor.execute(active_hours_from_hourly_sql())
         daily_download = DailyDownload._meta.db_table
         daily_downloader = DailyDownloader._meta.db_table
         weekly_downloader = WeeklyDownloader._meta.db_table
@@ -411,6 +455,22 @@ def utc_hour_sql(column: str = "occurred_at") -> str:
     if connection.vendor == "postgresql":
         return f"date_trunc('hour', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
     return f"strftime('%Y-%m-%d %H:00:00', {column})"
+
+
+def active_hours_from_hourly_sql() -> str:
+    """Fill ``ActiveHours`` from ``HourlyActor`` (the sum of distinct powers of two is their
+    bitwise or, on both databases)."""
+    if connection.vendor == "postgresql":
+        day = "(hour AT TIME ZONE 'UTC')::date"
+        bit = "(1 << extract(hour FROM hour AT TIME ZONE 'UTC')::int)"
+    else:
+        day = "date(hour)"
+        bit = "(1 << CAST(strftime('%H', hour) AS INTEGER))"
+    return (
+        f"INSERT INTO {_ACTIVE_HOURS_TABLE} (person_id, day, hours) "
+        f"SELECT person_id, {day}, sum(DISTINCT {bit}) FROM {_HOURLY_TABLE} "
+        "WHERE events > 0 GROUP BY 1, 2"
+    )
 
 
 def week_sql() -> str:

@@ -1,18 +1,18 @@
 """The stored history rules read: a person's events in a span (the event table's ``(person,
 occurred_at, id)`` index), failures in a span (the partial index on failures), and people's
-habits from the hourly rollup (``HourlyActor``), a few rows per person and hour whatever the
-number of events, each question asked once for all the people of a batch."""
+habits from the rollups, whatever their number of events: their exports per hour
+(``HourlyActor``) and the hours they were active in each day (``ActiveHours``, one row a day).
+Each question is asked once for all the people of a batch."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.db.models import Q
 
 from activity.detections.base import EventRow, event_rows
-from activity.models import ActivityEvent, DailyActor, Download, HourlyActor
+from activity.models import ActiveHours, ActivityEvent, Download, HourlyActor
 from activity.vocabulary import Category, Outcome
 
 # Lightdash's query contexts of scheduled deliveries: scheduledDelivery, scheduledChart...
@@ -120,40 +120,20 @@ def active_hours(
     person_ids: Iterable[int], start: datetime, stop: datetime
 ) -> dict[int, dict[tuple[int, int], int]]:
     """``person id -> {(ISO weekday 1-7, UTC hour 0-23): clock hours}``: the clock hours of
-    the span in which each person did anything, counted by weekday and hour of the day; an
-    hour of a thousand exports counts once, like an hour of one."""
-    rows = (
-        HourlyActor.objects.filter(person_id__in=list(person_ids), hour__gte=start, hour__lt=stop)
-        .annotate(
-            weekday=ExtractIsoWeekDay("hour", tzinfo=UTC), clock=ExtractHour("hour", tzinfo=UTC)
-        )
-        .values("person_id", "weekday", "clock")
-        .annotate(hours=Count("hour", distinct=True))
-        .values_list("person_id", "weekday", "clock", "hours")
-        .order_by()
-    )
+    the UTC days from ``start`` to ``stop`` (whole days) in which each person did anything,
+    counted by weekday and hour of the day; an hour of a thousand exports counts once, like an
+    hour of one. Read from ``ActiveHours``: at most one row per person and day."""
+    rows = ActiveHours.objects.filter(
+        person_id__in=list(person_ids), day__gte=start.date(), day__lt=stop.date()
+    ).values_list("person_id", "day", "hours")
     found: dict[int, dict[tuple[int, int], int]] = {}
-    for person_id, weekday, clock, hours in rows:
-        found.setdefault(person_id, {})[weekday, clock] = hours
+    for person_id, day, hours in rows:
+        counts = found.setdefault(person_id, {})
+        weekday = day.isoweekday()
+        for hour in range(24):
+            if hours >> hour & 1:
+                counts[weekday, hour] = counts.get((weekday, hour), 0) + 1
     return found
-
-
-def people_with_events(
-    person_ids: Iterable[int], start: datetime, stop: datetime, *, at_least: int
-) -> set[int]:
-    """Which of the people had at least ``at_least`` events on the UTC days from ``start`` to
-    ``stop`` (whole days), read from the daily rollup in one query: the people too new or too
-    rare for a baseline cost no more than that."""
-    rows = (
-        DailyActor.objects.filter(
-            person_id__in=list(person_ids), day__gte=start.date(), day__lt=stop.date()
-        )
-        .values("person_id")
-        .annotate(events=Sum("events"))
-        .filter(events__gte=at_least)
-        .values_list("person_id", flat=True)
-    )
-    return set(rows)
 
 
 def hour_start(moment: datetime) -> datetime:

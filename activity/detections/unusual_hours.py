@@ -93,14 +93,9 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
     findings = []
     for day, page_rows in by_day.items():
         since = day - timedelta(days=settings.baseline_days)
-        # Events bound active hours: fewer events than the minimum, fewer hours.
-        judged = history.people_with_events(
-            page_rows, since, day, at_least=settings.min_baseline_hours
-        )
-        habits = history.active_hours(judged, since, day)
+        habits = history.active_hours(page_rows, since, day)
         flagged: dict[int, tuple[Usual, bool]] = {}
-        for person_id in judged:
-            counts = habits.get(person_id, {})
+        for person_id, counts in habits.items():
             if sum(counts.values()) < settings.min_baseline_hours:
                 continue
             usual = usual_hours(counts, settings.coverage)

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from activity.models import (
+    ActiveHours,
     ActivityEvent,
     ActorCategory,
     ActorTotal,
@@ -47,6 +48,7 @@ def people_rollups():
         sorted(ActorTotal.objects.values_list("person_id", "events")),
         sorted(ActorCategory.objects.values_list("person_id", "category", "events")),
         sorted(HourlyActor.objects.values_list("person_id", "hour", "category", "events")),
+        sorted(ActiveHours.objects.values_list("person_id", "day", "hours")),
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.db.models import Sum
 
 from activity.models import (
+    ActiveHours,
     ActorTotal,
     DailyActivity,
     DailyActor,
@@ -45,7 +46,8 @@ def snapshot():
     people = sorted(WeeklyPeople.objects.values_list("week", "people"))
     totals = sorted(ActorTotal.objects.values_list("person_id", "events"))
     hours = sorted(HourlyActor.objects.values_list("person_id", "hour", "category", "events"))
-    return activity, actors, weeks, people, totals, hours
+    active = sorted(ActiveHours.objects.values_list("person_id", "day", "hours"))
+    return activity, actors, weeks, people, totals, hours, active
 
 
 def test_rollups_count_only_new_events_and_match_a_full_recount(make_source):

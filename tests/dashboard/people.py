@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from activity.models import (
+    ActiveHours,
     ActorCategory,
     ActorTotal,
     DailyActor,
@@ -99,4 +100,5 @@ def rollup_rows() -> dict[str, list[tuple]]:
         "hourly": sorted(
             HourlyActor.objects.values_list("person_id", "hour", "category", "events")
         ),
+        "active": sorted(ActiveHours.objects.values_list("person_id", "day", "hours")),
     }

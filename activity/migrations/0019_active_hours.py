@@ -1,0 +1,44 @@
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+def count_active_hours(apps, schema_editor):
+    """Fill the active hours from the hourly rollup (a sum of distinct powers of two is their
+    bitwise or)."""
+    connection = schema_editor.connection
+    if connection.vendor == "postgresql":
+        day = "(hour AT TIME ZONE 'UTC')::date"
+        bit = "(1 << extract(hour FROM hour AT TIME ZONE 'UTC')::int)"
+    else:
+        day = "date(hour)"
+        bit = "(1 << CAST(strftime('%H', hour) AS INTEGER))"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO activity_activehours (person_id, day, hours) "
+            f"SELECT person_id, {day}, sum(DISTINCT {bit}) FROM activity_hourlyactor "
+            "WHERE events > 0 GROUP BY 1, 2"
+        )
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('activity', '0018_alert_pages'),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name='ActiveHours',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('day', models.DateField()),
+                ('hours', models.IntegerField(default=0)),
+                ('person', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='activity.person')),
+            ],
+            options={
+                'verbose_name_plural': 'active hours',
+                'constraints': [models.UniqueConstraint(fields=('person', 'day'), name='active_hours_person_day')],
+            },
+        ),
+        migrations.RunPython(count_active_hours, migrations.RunPython.noop),
+    ]
