@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from django.db.models import Q
 
@@ -130,10 +131,14 @@ def active_hours(
     for person_id, day, hours in rows:
         counts = found.setdefault(person_id, {})
         weekday = day.isoweekday()
-        for hour in range(24):
-            if hours >> hour & 1:
-                counts[weekday, hour] = counts.get((weekday, hour), 0) + 1
+        for hour in _bits(hours):
+            counts[weekday, hour] = counts.get((weekday, hour), 0) + 1
     return found
+
+
+@cache
+def _bits(hours: int) -> tuple[int, ...]:
+    return tuple(hour for hour in range(24) if hours >> hour & 1)
 
 
 def hour_start(moment: datetime) -> datetime:

@@ -7,7 +7,12 @@ cannot make its hour usual. Their usual hours are the shortest stretch of the cl
 stretch is unusual, and so is any weekend event of a person whose active hours fall on
 weekends less than ``weekend_share`` of the time. People with fewer than
 ``min_baseline_hours`` active hours in the baseline are never judged (new people, rare
-users). One alert per person per UTC day, medium severity."""
+users), and a day needs ``min_events`` unusual events (a session, not one stray event). One
+alert per person per UTC day, medium severity.
+
+Most events fall near hours the person often works in: an event whose neighbourhood (the hours
+closer than ``hours_outside``) holds more than ``1 - coverage`` of their active hours cannot be
+unusual (the usual stretch must reach into it), so only the others cost a search."""
 
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ class Settings:
     weekend_share: float = threshold(
         0.02, minimum=0.0, maximum=1.0, help="Below this share of weekend work, weekends alert."
     )
+    min_events: int = threshold(3, help="Unusual events in a day before an alert.")
 
 
 @dataclass(frozen=True)
@@ -65,22 +71,49 @@ class Usual:
         return f"{self.start:02d}:00 to {(self.start + self.length) % 24:02d}:00 UTC"
 
 
-def usual_hours(counts: dict[tuple[int, int], int], coverage: float) -> Usual:
+@dataclass(frozen=True)
+class Habits:
+    """A person's active hours in the baseline, by hour of the day."""
+
+    by_hour: tuple[int, ...]  # 24
+    weekend: int
+
+    @classmethod
+    def of(cls, counts: dict[tuple[int, int], int]) -> Habits:
+        by_hour = [0] * 24
+        for (_, hour), hours in counts.items():
+            by_hour[hour] += hours
+        weekend = sum(hours for (weekday, _), hours in counts.items() if weekday in WEEKEND)
+        return cls(tuple(by_hour), weekend)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_hour)
+
+    @property
+    def weekend_share(self) -> float:
+        return self.weekend / self.total if self.total else 0.0
+
+    def could_be_unusual(self, hour: int, settings: Settings) -> bool:
+        """False when the hours near ``hour`` hold too much for the usual stretch to miss."""
+        reach = settings.hours_outside - 1
+        near = sum(self.by_hour[(hour + step) % 24] for step in range(-reach, reach + 1))
+        # The usual stretch can stay out of reach only if the other hours hold enough.
+        return self.total - near >= settings.coverage * self.total
+
+
+def usual_hours(habits: Habits, coverage: float) -> Usual:
     """The shortest circular stretch of the clock holding ``coverage`` of the active hours."""
-    by_hour = [0] * 24
-    for (_, hour), hours in counts.items():
-        by_hour[hour] += hours
-    total = sum(by_hour)
-    weekend = sum(hours for (weekday, _), hours in counts.items() if weekday in WEEKEND)
+    total = habits.total
     need = coverage * total
-    around = by_hour + by_hour  # a stretch may run past midnight
+    around = habits.by_hour + habits.by_hour  # a stretch may run past midnight
     for length in range(1, 25):
         held = sum(around[:length])
         for start in range(24):
             if held >= need:
-                return Usual(start, length, total, weekend / total if total else 0.0)
+                return Usual(start, length, total, habits.weekend_share)
             held += around[start + length] - around[start]
-    return Usual(0, 24, total, weekend / total if total else 0.0)
+    return Usual(0, 24, total, habits.weekend_share)
 
 
 def find(events: list[EventRow], settings: Settings, context: Context) -> list[Finding]:
@@ -96,13 +129,20 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
         habits = history.active_hours(page_rows, since, day)
         flagged: dict[int, tuple[Usual, bool]] = {}
         for person_id, counts in habits.items():
-            if sum(counts.values()) < settings.min_baseline_hours:
+            own = Habits.of(counts)
+            if own.total < settings.min_baseline_hours:
                 continue
-            usual = usual_hours(counts, settings.coverage)
-            weekend = day.isoweekday() in WEEKEND and usual.weekend_share < settings.weekend_share
-            if weekend or any(
-                usual.distance(row.occurred_at.hour) >= settings.hours_outside
+            weekend = day.isoweekday() in WEEKEND and own.weekend_share < settings.weekend_share
+            odd = [
+                row
                 for row in page_rows[person_id]
+                if weekend or own.could_be_unusual(row.occurred_at.hour, settings)
+            ]
+            if not odd:
+                continue
+            usual = usual_hours(own, settings.coverage)
+            if weekend or any(
+                usual.distance(row.occurred_at.hour) >= settings.hours_outside for row in odd
             ):
                 flagged[person_id] = (usual, weekend)
         if not flagged:
@@ -115,7 +155,7 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
                 for row in days_rows.get(person_id, [])
                 if weekend or usual.distance(row.occurred_at.hour) >= settings.hours_outside
             ]
-            if rows:
+            if len(rows) >= settings.min_events:
                 findings.append(_finding(person_id, day, rows, usual, weekend, settings, context))
     return findings
 

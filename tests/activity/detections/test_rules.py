@@ -173,9 +173,19 @@ def test_unusual_hours_needs_a_baseline_and_counts_weekends(source, person, even
     grace = person("Grace Hopper")
     events(grace, office_hours(30))
     saturday = NOW + timedelta(days=3)
-    events(grace, [saturday.replace(hour=11)])  # her usual hour, but a Saturday
+    events(grace, every(saturday.replace(hour=11), 3, MINUTE))  # her usual hour, a Saturday
     [alert] = evaluate(source)
     assert alert.person == grace and "on a weekend, when they rarely work" in alert.explanation
+
+
+def test_unusual_hours_lets_one_stray_event_be(source, person, events):
+    grace = person("Grace Hopper")
+    events(grace, office_hours(30))
+    events(grace, [NOW.replace(hour=3), NOW.replace(hour=4)])  # two, not a session
+    assert evaluate(source) == []
+    events(grace, [NOW.replace(hour=3, minute=30)])
+    [alert] = evaluate(source)
+    assert alert.events == 3 and alert.explanation.startswith("3 events by Grace Hopper")
 
 
 def test_sensitive_changes_are_a_low_daily_digest(source, person, events):
