@@ -6,11 +6,12 @@ Each question is asked once for all the people of a batch."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import reduce
 
-from django.db.models import Q
+from django.db.models import F, Q, Sum
 
 from activity.detections.base import EventRow, event_rows
 from activity.models import ActiveHours, ActivityEvent, Download, HourlyActor
@@ -119,26 +120,26 @@ def scheduled_deliveries(event_ids: Iterable[int]) -> set[int]:
 
 def active_hours(
     person_ids: Iterable[int], start: datetime, stop: datetime
-) -> dict[int, dict[tuple[int, int], int]]:
-    """``person id -> {(ISO weekday 1-7, UTC hour 0-23): clock hours}``: the clock hours of
-    the UTC days from ``start`` to ``stop`` (whole days) in which each person did anything,
-    counted by weekday and hour of the day; an hour of a thousand exports counts once, like an
-    hour of one. Read from ``ActiveHours``: at most one row per person and day."""
-    rows = ActiveHours.objects.filter(
-        person_id__in=list(person_ids), day__gte=start.date(), day__lt=stop.date()
-    ).values_list("person_id", "day", "hours")
-    found: dict[int, dict[tuple[int, int], int]] = {}
-    for person_id, day, hours in rows:
-        counts = found.setdefault(person_id, {})
-        weekday = day.isoweekday()
-        for hour in _bits(hours):
-            counts[weekday, hour] = counts.get((weekday, hour), 0) + 1
-    return found
-
-
-@cache
-def _bits(hours: int) -> tuple[int, ...]:
-    return tuple(hour for hour in range(24) if hours >> hour & 1)
+) -> dict[int, tuple[tuple[int, ...], int]]:
+    """``person id -> (active hours at each hour of the day 0-23, active hours on weekends)``
+    over the UTC days from ``start`` to ``stop`` (whole days): the clock hours in which each
+    person did anything, an hour of a thousand exports counting once, like an hour of one.
+    Summed in the database from ``ActiveHours`` (one row per person and day, hours as bits)."""
+    bit = [F("hours").bitrightshift(hour).bitand(1) for hour in range(24)]
+    weekend = Q(day__iso_week_day__gte=6)
+    rows = (
+        ActiveHours.objects.filter(
+            person_id__in=list(person_ids), day__gte=start.date(), day__lt=stop.date()
+        )
+        .values("person_id")
+        .annotate(
+            **{f"h{hour}": Sum(bit[hour]) for hour in range(24)},
+            weekend=Sum(reduce(operator.add, bit), filter=weekend),
+        )
+        .values_list("person_id", *(f"h{hour}" for hour in range(24)), "weekend")
+        .order_by()
+    )
+    return {person_id: (tuple(by_hour), weekend or 0) for person_id, *by_hour, weekend in rows}
 
 
 def hour_start(moment: datetime) -> datetime:

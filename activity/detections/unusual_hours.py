@@ -78,14 +78,6 @@ class Habits:
     by_hour: tuple[int, ...]  # 24
     weekend: int
 
-    @classmethod
-    def of(cls, counts: dict[tuple[int, int], int]) -> Habits:
-        by_hour = [0] * 24
-        for (_, hour), hours in counts.items():
-            by_hour[hour] += hours
-        weekend = sum(hours for (weekday, _), hours in counts.items() if weekday in WEEKEND)
-        return cls(tuple(by_hour), weekend)
-
     @property
     def total(self) -> int:
         return sum(self.by_hour)
@@ -128,8 +120,8 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
         since = day - timedelta(days=settings.baseline_days)
         habits = history.active_hours(page_rows, since, day)
         flagged: dict[int, tuple[Usual, bool]] = {}
-        for person_id, counts in habits.items():
-            own = Habits.of(counts)
+        for person_id, (by_hour, weekend_hours) in habits.items():
+            own = Habits(by_hour, weekend_hours)
             if own.total < settings.min_baseline_hours:
                 continue
             weekend = day.isoweekday() in WEEKEND and own.weekend_share < settings.weekend_share
