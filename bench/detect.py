@@ -6,7 +6,9 @@
    stored again as a new page (new ids, the same people, categories and downloads, moved
    forward so the page ends now), then the rules evaluate that page as the task after a sync
    does, each run in a transaction that is rolled back so the database stays as filled.
-   Prints the median and worst milliseconds, and each rule's share.
+   Prints the median and worst milliseconds, and each rule's share, twice: for the first page
+   of a day (people's baselines of the day not yet cached by the worker process: "cold") and
+   for the next pages of the day (cached: "warm").
 2. A backtest of every rule over the last ``--backtest-days`` days of stored events (a dry
    run, as ``manage.py detect --since``): seconds, events read, what it would raise.
 """
@@ -31,6 +33,7 @@ import django
 
 django.setup()
 
+from django.core.cache import caches
 from django.db import connection, transaction
 
 from activity.detections import registry
@@ -108,11 +111,13 @@ class RuleClock:
             module.find = self._originals[name]
 
 
-def time_evaluation(source: Source, warmup: int, runs: int) -> dict:
+def time_evaluation(source: Source, warmup: int, runs: int, *, cold: bool) -> dict:
     times, found = [], Counter()
     per_rule: dict[str, list[float]] = defaultdict(list)
     for run in range(warmup + runs):
         page = page_like_the_newest(source, run)
+        if cold:
+            caches["detections"].clear()
         with transaction.atomic():
             newest = ActivityEvent.objects.order_by("-id").values_list("id", flat=True).first()
             events_upsert(source=source, events=page)
@@ -149,14 +154,19 @@ def main() -> None:
         sys.exit("bench/detect.py needs a filled PostgreSQL database (DATABASE_URL)")
     total = ActivityEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     print(f"about {total:,} events stored; evaluation of one {PAGE:,}-event page, ms")
-    print(f"{'source':<22} {'median':>8} {'max':>8} {'raised':>7}  slowest rules (median ms)")
+    print(
+        f"{'source':<18} {'baselines':<9} {'median':>7} {'max':>7} {'raised':>6}  "
+        "slowest rules (median ms)"
+    )
     for source in Source.objects.order_by("name"):
-        result = time_evaluation(source, args.warmup, args.runs)
-        rules = sorted(result["rules"].items(), key=lambda item: -item[1])[:3]
-        print(
-            f"{source.name:<22} {result['median']:>8.1f} {result['max']:>8.1f} "
-            f"{result['raised']:>7.1f}  " + ", ".join(f"{name} {ms:.1f}" for name, ms in rules)
-        )
+        for cold in (True, False):
+            result = time_evaluation(source, args.warmup, args.runs, cold=cold)
+            rules = sorted(result["rules"].items(), key=lambda item: -item[1])[:3]
+            print(
+                f"{source.name:<18} {'cold' if cold else 'warm':<9} {result['median']:>7.1f} "
+                f"{result['max']:>7.1f} {result['raised']:>6.1f}  "
+                + ", ".join(f"{name} {ms:.1f}" for name, ms in rules)
+            )
     if args.backtest_days:
         since = datetime.now(UTC) - timedelta(days=args.backtest_days)
         started = time.perf_counter()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 
 from activity.models import Source
@@ -11,6 +12,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and connection.vendor != "postgresql":
             item.add_marker(skip_pg)
+
+
+@pytest.fixture(autouse=True)
+def fresh_detection_baselines():
+    """Baselines cached by one test are not another's: the person ids repeat."""
+    caches["detections"].clear()
 
 
 @pytest.fixture

@@ -163,6 +163,8 @@ class Context:
 
     dry_run: bool = False
     _people: dict[int, Who] = field(default_factory=dict)
+    # What rules read once per context: a baseline of a day serves every batch of that day.
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def people(self, ids: Iterable[int | None]) -> dict[int, Who]:
         """``id -> Who`` of the given people."""

@@ -78,7 +78,9 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
         )
     ]
     # The rollup counts every export of the hour: under the floor, nothing to look at.
-    counts = history.hourly_counts(watched, Category.EXPORT)
+    counts = history.hourly_counts(
+        watched, Category.EXPORT, at_least=min((own[p].floor for p, _ in watched), default=1)
+    )
     candidates = [key for key in watched if counts.get(key, 0) >= own[key[0]].floor]
     if not candidates:
         return []
@@ -92,17 +94,17 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
     findings = []
     for person_id, start in candidates:
         rule = own[person_id]
-        rows = history.person_events(person_id, start, start + HOUR, categories=[Category.EXPORT])
-        if not rule.include_scheduled_deliveries:
-            scheduled = history.scheduled_deliveries(row.id for row in rows)
-            rows = [row for row in rows if row.id not in scheduled]
-        if len(rows) < rule.floor:
-            continue
         since = start - timedelta(days=rule.baseline_days)
         usual = max(
             (n for hour, n in series.get(person_id, ()) if since <= hour < start), default=0
         )
-        if len(rows) <= rule.baseline_multiple * usual:
+        if counts[person_id, start] <= rule.baseline_multiple * usual:
+            continue  # even with every export of the hour counted
+        rows = history.person_events(person_id, start, start + HOUR, categories=[Category.EXPORT])
+        if not rule.include_scheduled_deliveries:
+            scheduled = history.scheduled_deliveries(row.id for row in rows)
+            rows = [row for row in rows if row.id not in scheduled]
+        if len(rows) < rule.floor or len(rows) <= rule.baseline_multiple * usual:
             continue
         usual_text = f"their usual is at most {usual} an hour" if usual else "they exported nothing"
         findings.append(

@@ -74,16 +74,22 @@ def people_events(
     return found
 
 
-def hourly_counts(hours: Iterable[tuple[int, datetime]], category: str) -> dict[tuple, int]:
-    """``(person id, hour) -> events`` of ``category`` in each of those clock hours."""
+def hourly_counts(
+    hours: Iterable[tuple[int, datetime]], category: str, *, at_least: int = 1
+) -> dict[tuple, int]:
+    """``(person id, hour) -> events`` of ``category`` in those clock hours that had at least
+    ``at_least``."""
     hours = set(hours)
     if not hours:
         return {}
+    clock = {hour for _, hour in hours}
+    # A sync page spans a few hours (probed one by one); a backfill's, a range.
+    span = Q(hour__in=clock) if len(clock) <= 24 else Q(hour__gte=min(clock), hour__lte=max(clock))
     rows = HourlyActor.objects.filter(
+        span,
         person_id__in={person_id for person_id, _ in hours},
-        hour__gte=min(hour for _, hour in hours),
-        hour__lte=max(hour for _, hour in hours),
         category=category,
+        events__gte=at_least,
     ).values_list("person_id", "hour", "events")
     return {
         (person_id, hour): events for person_id, hour, events in rows if (person_id, hour) in hours
@@ -119,12 +125,13 @@ def scheduled_deliveries(event_ids: Iterable[int]) -> set[int]:
 
 
 def active_hours(
-    person_ids: Iterable[int], start: datetime, stop: datetime
+    person_ids: Iterable[int], start: datetime, stop: datetime, *, at_least: int = 1
 ) -> dict[int, tuple[tuple[int, ...], int]]:
     """``person id -> (active hours at each hour of the day 0-23, active hours on weekends)``
     over the UTC days from ``start`` to ``stop`` (whole days): the clock hours in which each
     person did anything, an hour of a thousand exports counting once, like an hour of one.
-    Summed in the database from ``ActiveHours`` (one row per person and day, hours as bits)."""
+    Summed in the database from ``ActiveHours`` (one row per person and day, hours as bits);
+    people with fewer than ``at_least`` active hours are left out."""
     bit = [F("hours").bitrightshift(hour).bitand(1) for hour in range(24)]
     weekend = Q(day__iso_week_day__gte=6)
     rows = (
@@ -135,7 +142,9 @@ def active_hours(
         .annotate(
             **{f"h{hour}": Sum(bit[hour]) for hour in range(24)},
             weekend=Sum(reduce(operator.add, bit), filter=weekend),
+            total=Sum(reduce(operator.add, bit)),
         )
+        .filter(total__gte=at_least)
         .values_list("person_id", *(f"h{hour}" for hour in range(24)), "weekend")
         .order_by()
     )

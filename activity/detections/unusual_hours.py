@@ -17,8 +17,11 @@ unusual (the usual stretch must reach into it), so only the others cost a search
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from django.core.cache import caches
 
 from activity.detections import history
 from activity.detections.base import (
@@ -117,11 +120,12 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
             by_day[history.day_start(event.occurred_at)][event.person_id].append(event)
     findings = []
     for day, page_rows in by_day.items():
-        since = day - timedelta(days=settings.baseline_days)
-        habits = history.active_hours(page_rows, since, day)
+        known = _habits(page_rows, day, settings, context)
         flagged: dict[int, tuple[Usual, bool]] = {}
-        for person_id, (by_hour, weekend_hours) in habits.items():
-            own = Habits(by_hour, weekend_hours)
+        for person_id in page_rows:
+            if not known[person_id]:
+                continue
+            own = Habits(*known[person_id])
             if own.total < settings.min_baseline_hours:
                 continue
             weekend = day.isoweekday() in WEEKEND and own.weekend_share < settings.weekend_share
@@ -150,6 +154,31 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
             if len(rows) >= settings.min_events:
                 findings.append(_finding(person_id, day, rows, usual, weekend, settings, context))
     return findings
+
+
+def _habits(
+    person_ids: Iterable[int], day: datetime, settings: Settings, context: Context
+) -> dict[int, tuple]:
+    """``person id -> (active hours by hour of the day, on weekends)`` over the baseline before
+    ``day``, or ``()`` for someone with too few to judge. A day's baselines do not change with
+    that day's events: kept in the context (a backtest's batches) and in the process's cache
+    (the sync pages of the day), read from the database once."""
+    scope = f"{NAME}:{day:%Y-%m-%d}:{settings.baseline_days}:{settings.min_baseline_hours}"
+    known = context.memo.setdefault(scope, {})
+    missing = [person_id for person_id in person_ids if person_id not in known]
+    if missing:
+        keys = {person_id: f"{scope}:{person_id}" for person_id in missing}
+        cached = caches["detections"].get_many(keys.values())
+        read = history.active_hours(
+            [person_id for person_id in missing if keys[person_id] not in cached],
+            day - timedelta(days=settings.baseline_days),
+            day,
+            at_least=settings.min_baseline_hours,
+        )
+        fresh = {keys[p]: read.get(p, ()) for p in missing if keys[p] not in cached}
+        caches["detections"].set_many(fresh)
+        known.update({p: cached.get(keys[p], fresh.get(keys[p])) for p in missing})
+    return known
 
 
 def _finding(
