@@ -556,8 +556,10 @@ class HourlyActor(models.Model):
 
     class Meta:
         constraints = [
+            # On PostgreSQL it also holds the counts (migration 0016): a person's exports of a
+            # month are read from the index alone.
             models.UniqueConstraint(
-                fields=["person", "hour", "category"], name="hourly_actor_person_hour"
+                fields=["person", "category", "hour"], name="hourly_actor_person_hour"
             )
         ]
 
@@ -576,6 +578,7 @@ class ActiveHours(models.Model):
     class Meta:
         verbose_name_plural = "active hours"
         constraints = [
+            # On PostgreSQL it also holds the hours (migration 0019).
             models.UniqueConstraint(fields=["person", "day"], name="active_hours_person_day")
         ]
 

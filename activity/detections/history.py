@@ -82,12 +82,10 @@ def hourly_counts(
     hours = set(hours)
     if not hours:
         return {}
-    clock = {hour for _, hour in hours}
-    # A sync page spans a few hours (probed one by one); a backfill's, a range.
-    span = Q(hour__in=clock) if len(clock) <= 24 else Q(hour__gte=min(clock), hour__lte=max(clock))
     rows = HourlyActor.objects.filter(
-        span,
         person_id__in={person_id for person_id, _ in hours},
+        hour__gte=min(hour for _, hour in hours),
+        hour__lte=max(hour for _, hour in hours),
         category=category,
         events__gte=at_least,
     ).values_list("person_id", "hour", "events")
