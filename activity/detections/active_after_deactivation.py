@@ -11,7 +11,6 @@ never flags one from before the deactivation was seen."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,15 +45,15 @@ def sightings_record() -> None:
     )
 
 
-def deactivated_people(person_ids: Iterable[int]) -> dict[int, tuple[datetime, str]]:
-    """``person id -> (first sighting, which account)`` of those people with an identity
-    deactivated now; a dry run without a sighting kept yet takes the directory's latest
-    listing."""
+def deactivated_people() -> dict[int, tuple[datetime, str]]:
+    """``person id -> (first sighting, which account)`` of the people with an identity
+    deactivated now (few: read whole through a partial index); a dry run without a sighting
+    kept yet takes the directory's latest listing."""
     found: dict[int, tuple[datetime, str]] = {}
     rows = Identity.objects.filter(
         status=Person.Status.DEACTIVATED,
         directory_seen_at__isnull=False,
-        person_id__in=list(person_ids),
+        person__isnull=False,
     ).values_list(
         "person_id",
         "deactivation_sighting__first_seen_at",
@@ -73,9 +72,7 @@ def deactivated_people(person_ids: Iterable[int]) -> dict[int, tuple[datetime, s
 def find(events: list[EventRow], settings: Settings, context: Context) -> list[Finding]:
     if not context.dry_run:
         sightings_record()
-    deactivated = deactivated_people(
-        {event.person_id for event in events if event.person_id is not None}
-    )
+    deactivated = deactivated_people()
     grace = timedelta(minutes=settings.grace_minutes)
     days: dict[tuple[int, datetime], None] = defaultdict(lambda: None)
     for event in events:

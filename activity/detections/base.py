@@ -21,6 +21,7 @@ EVENT_FIELDS = (
     "outcome",
     "ip_address",
     "action",
+    "person__kind",
 )
 
 
@@ -34,6 +35,7 @@ class EventRow(NamedTuple):
     outcome: str
     ip_address: str
     action: str
+    person_kind: str | None  # the person's kind, read with the event (None: no person)
 
 
 def event_rows(queryset) -> list[EventRow]:

@@ -61,21 +61,24 @@ class Settings:
 
 def find(events: list[EventRow], settings: Settings, context: Context) -> list[Finding]:
     hours: dict[tuple[int, datetime], None] = {}
+    kinds: dict[int, str] = {}
     for event in events:
         if event.category == Category.EXPORT and event.person_id is not None:
             hours[event.person_id, history.hour_start(event.occurred_at)] = None
-    people = context.people(person_id for person_id, _ in hours)
-    own = {
-        person_id: settings_for(settings, person_id=person_id, email=who.email, group=who.group)
-        for person_id, who in people.items()
-    }
+            kinds[event.person_id] = event.person_kind
+    if settings.per_group or settings.per_person:
+        people = context.people(kinds)
+        own = {
+            person_id: settings_for(settings, person_id=person_id, email=who.email, group=who.group)
+            for person_id, who in people.items()
+        }
+    else:
+        own = dict.fromkeys(kinds, settings)
     watched = [
         (person_id, start)
         for person_id, start in hours
         if person_id in own
-        and (
-            people[person_id].kind != Person.Kind.SERVICE or own[person_id].include_service_accounts
-        )
+        and (kinds[person_id] != Person.Kind.SERVICE or own[person_id].include_service_accounts)
     ]
     # The rollup counts every export of the hour: under the floor, nothing to look at.
     counts = history.hourly_counts(

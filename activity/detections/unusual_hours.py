@@ -112,11 +112,10 @@ def usual_hours(habits: Habits, coverage: float) -> Usual:
 
 
 def find(events: list[EventRow], settings: Settings, context: Context) -> list[Finding]:
-    people = context.people(event.person_id for event in events)
     by_day: dict[datetime, dict[int, list[EventRow]]] = defaultdict(lambda: defaultdict(list))
     for event in events:
         # Service accounts keep no hours; support staff alert on their own.
-        if event.person_id is not None and people.get(event.person_id, ("",))[0] == HUMAN:
+        if event.person_kind == HUMAN:
             by_day[history.day_start(event.occurred_at)][event.person_id].append(event)
     findings = []
     for day, page_rows in by_day.items():

@@ -33,12 +33,9 @@ class Settings:
 
 def find(events: list[EventRow], settings: Settings, context: Context) -> list[Finding]:
     gap = timedelta(minutes=settings.session_gap_minutes)
-    people = context.people(event.person_id for event in events)
     by_person: dict[int, list[EventRow]] = defaultdict(list)
     for event in events:
-        if event.person_id is not None and people.get(event.person_id, ("",))[0] == (
-            Person.Kind.VENDOR_SUPPORT
-        ):
+        if event.person_kind == Person.Kind.VENDOR_SUPPORT:
             by_person[event.person_id].append(event)
     findings = []
     for person_id, batch in by_person.items():
