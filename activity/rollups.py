@@ -22,7 +22,6 @@ from activity.models import (
     WeeklyDownloader,
     WeeklyPeople,
 )
-from activity.statements import execute_repeated
 
 _ACTIVITY_TABLE = DailyActivity._meta.db_table
 _ACTOR_TABLE = DailyActor._meta.db_table
@@ -239,7 +238,8 @@ def _add_postgresql(
                 "AS changed WHERE people <> 0 ORDER BY week "
                 f"{_Counts(_WEEKLY_PEOPLE_TABLE, 'week', Counter(), 'people').on_conflict()})"
             )
-    execute_repeated(f"WITH {', '.join(parts)} SELECT 1", params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT 1", params)
 
 
 def _last_seen_generic(last_seen: dict[int, datetime]) -> None:

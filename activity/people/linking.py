@@ -15,7 +15,6 @@ from django.db.models.functions import TruncDate
 
 from activity.models import ActivityEvent, Identity, Person
 from activity.rollups import person_rollups_add
-from activity.statements import fetch_repeated
 
 Kind = Person.Kind
 Rule = Identity.Rule
@@ -155,10 +154,11 @@ def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
             "SELECT up.id, up.key, up.person_id, up.kind, up.email <> '' AND p.primary_email = '' "
             f"FROM up LEFT JOIN {person} p ON p.id = up.person_id"
         )
-    if connection.vendor == "postgresql":
-        return fetch_repeated(statement, [list(column) for column in zip(*rows, strict=True)])
     returned: list[tuple] = []
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(statement, [list(column) for column in zip(*rows, strict=True)])
+            return cursor.fetchall()
         placeholders = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
         for start in range(0, len(rows), _CHUNK):
             chunk = rows[start : start + _CHUNK]
