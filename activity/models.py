@@ -311,9 +311,18 @@ class ActivityEvent(models.Model):
     outcome = models.CharField(
         max_length=10, choices=Outcome.choices, default=Outcome.UNKNOWN, db_default=Outcome.UNKNOWN
     )
-    # Served by the (person, occurred_at, id) index: the person's timeline.
+    # Served by the (person, occurred_at, id) index: the person's timeline. No foreign key
+    # in the database: its check is a locking lookup of the person for every event stored,
+    # the largest part of what linking added to a page's COPY. The ids come from identities
+    # (whose person is a database foreign key), and persons are never deleted (merged ones
+    # stay, pointing to where their identities went; PROTECT still guards the ORM).
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, null=True, blank=True, db_index=False
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

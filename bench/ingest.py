@@ -8,7 +8,10 @@ process), run `manage.py sync_activity` in a fresh process with production setti
 off) and read its peak RSS and CPU time from the kernel (wait4), then time a plain psycopg
 COPY of the same normalized rows into an empty copy of the event table as the reference.
 Prints one table row per N; CPU seconds are the sync's and the simulator's (on two cores
-they share the machine with PostgreSQL).
+they share the machine with PostgreSQL). The first line says where the detections that each
+sync queues are evaluated: with the default database task queue they wait for a worker, so
+the figures are ingestion alone; with an immediate queue (``TASKS_BACKEND``) they run inside
+the sync, and the figures include them.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import psycopg
 
 django.setup()
 
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
@@ -41,7 +45,6 @@ from activity.services.sources import source_create
 from activity.sync.store import EVENT_COLUMNS
 
 VENDORS = ("lightdash", "datafold", "domo", "velt")
-PORT = 8799
 
 
 def empty_tables() -> None:
@@ -53,14 +56,22 @@ def empty_tables() -> None:
         cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
-def start_simulator(events: int) -> subprocess.Popen:
+def detections_placement() -> str:
+    """Whether the sync evaluates the detections it queues, from the task backend it uses."""
+    backend = settings.TASKS["default"]["BACKEND"]
+    if backend.endswith("ImmediateBackend"):
+        return f"detections: evaluated inside each sync ({backend}); the figures include them"
+    return f"detections: queued for a worker ({backend}), not evaluated in the timed sync"
+
+
+def start_simulator(events: int, port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             sys.executable,
             "manage.py",
             "simulate_vendors",
             "--port",
-            str(PORT),
+            str(port),
             "--events",
             str(events),
             "--seed",
@@ -72,7 +83,7 @@ def start_simulator(events: int) -> subprocess.Popen:
     )
     for _ in range(600):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/_sim/health", timeout=1):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/health", timeout=1):
                 return process
         except OSError:
             time.sleep(0.2)
@@ -80,14 +91,14 @@ def start_simulator(events: int) -> subprocess.Popen:
     raise SystemExit("the simulator did not start")
 
 
-def add_sources() -> None:
-    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/_sim/credentials") as response:
+def add_sources(port: int) -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/credentials") as response:
         credentials = json.load(response)
     for vendor in VENDORS:
         source_create(
             vendor=vendor,
             name=f"bench-{vendor}",
-            base_url=f"http://127.0.0.1:{PORT}/{vendor}",
+            base_url=f"http://127.0.0.1:{port}/{vendor}",
             params=credentials[vendor]["params"],
             secrets=credentials[vendor]["secrets"],
         )
@@ -152,10 +163,14 @@ def copy_reference() -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Ingestion throughput and memory.")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--port", type=int, default=8799, help="the simulator's port (one per concurrent bench)"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("set DATABASE_URL=postgres://... (the benchmark runs on PostgreSQL)")
     call_command("migrate", verbosity=0)
+    print(detections_placement())
     header = (
         f"{'events/vendor':>13} {'events':>9} {'sync s':>7} {'events/s':>9} "
         f"{'peak RSS MB':>11} {'sync CPU s':>10} {'sim CPU s':>9} "
@@ -165,9 +180,9 @@ def main() -> None:
     print("-" * len(header))
     for size in args.sizes:
         empty_tables()
-        simulator = start_simulator(size)
+        simulator = start_simulator(size, args.port)
         try:
-            add_sources()
+            add_sources(args.port)
             seconds, peak, sync_cpu = timed_sync()
         finally:
             simulator_cpu = stop(simulator)

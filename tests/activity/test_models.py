@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError
 
 from activity.crypto import SecretsUnreadable
-from activity.models import ActivityEvent, Source
+from activity.models import ActivityEvent, Person, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +71,15 @@ def test_keys_can_be_rotated_by_putting_the_new_key_first(make_source, settings)
         assert Source.objects.get(pk=source.pk).secrets == {"token": "t"}
     finally:
         crypto._fernet.cache_clear()
+
+
+def test_a_person_with_events_cannot_be_deleted_without_a_database_foreign_key(make_source):
+    # The event's person has no foreign key in the database (a check for every event
+    # stored); the ORM still protects it, and persons are never deleted anyway.
+    person = Person.objects.create(display_name="Ada", primary_email="ada@example.com")
+    stored = event(make_source(), "evt-1")
+    stored.person = person
+    stored.save()
+    with pytest.raises(ProtectedError):
+        person.delete()
+    assert ActivityEvent.objects.get().person == person
