@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activity', '0015_detections'),
+        ('activity', '0019_active_hours'),
     ]
 
     operations = [
