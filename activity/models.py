@@ -554,9 +554,9 @@ class ActorCategory(models.Model):
 
 
 class HourlyActor(models.Model):
-    """Events per clock hour (UTC), person and category, across sources: a person's habits
-    (the hours they work in, their busiest hour of exports) read from at most 24 rows a day
-    instead of their events."""
+    """Exports per clock hour (UTC) and person, across sources: a person's busiest hour of
+    exports read from at most 24 rows a day instead of their events. Only the ``export``
+    category is counted (the bulk export rule is its reader); the column keeps the key open."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, db_index=False)
     hour = models.DateTimeField()

@@ -11,6 +11,7 @@ from django.db import connection
 
 from activity.models import (
     ActiveHours,
+    ActivityEvent,
     ActorCategory,
     ActorTotal,
     DailyActivity,
@@ -24,6 +25,7 @@ from activity.models import (
     WeeklyDownloader,
     WeeklyPeople,
 )
+from activity.vocabulary import Category
 
 _ACTIVITY_TABLE = DailyActivity._meta.db_table
 _ACTOR_TABLE = DailyActor._meta.db_table
@@ -89,33 +91,34 @@ def person_rollups_add(
     by_category: Counter[tuple[int, str]],
     *,
     by_hour: Counter[tuple[int, datetime, str]],
+    active: Counter[tuple[int, date]] | None = None,
     activity: Counter | None = None,
     last_seen: dict[int, datetime] | None = None,
 ) -> None:
     """Add signed counts of events per (day, source, person), per (person, category) and per
-    (person, UTC hour, category) to every rollup that counts people, ``activity`` to the
-    daily activity rollup, and move each person's last seen up to ``last_seen``."""
+    (person, UTC hour, category) to every rollup that counts people (exports only by hour),
+    set the hours of ``by_hour``'s new events and ``active``'s bits in the people's active
+    hours, add ``activity`` to the daily activity rollup, and move each person's last seen up
+    to ``last_seen``."""
     by_week: Counter[tuple[date, int]] = Counter()
     by_total: Counter[tuple[int]] = Counter()
     for (day, _, person_id), events in by_day.items():
         by_week[week_of(day), person_id] += events
         by_total[(person_id,)] += events
     weekly = _Counts(_WEEKLY_TABLE, "week, person_id", _nonzero(by_week))
-    active: Counter[tuple[int, date]] = Counter()  # bits to set
-    fewer: set[tuple[int, date]] = set()  # days that may have lost an hour
+    active = Counter(active or {})  # bits to set
     for (person_id, hour, _), events in by_hour.items():
-        key = (person_id, hour.astimezone(UTC).date())
         if events > 0:
-            active[key] |= 1 << hour.astimezone(UTC).hour
-        elif events < 0:
-            fewer.add(key)
+            active[person_id, hour.astimezone(UTC).date()] |= 1 << hour.astimezone(UTC).hour
+    # Days that may have lost an hour (events purged, or moved to another person).
+    fewer = {(person_id, day) for (day, _, person_id), events in by_day.items() if events < 0}
     _add(
         _Counts(_ACTIVITY_TABLE, _ACTIVITY_KEY, activity or Counter()),
         _Counts(_ACTOR_TABLE, "day, source_id, person_id", _nonzero(by_day)),
         weekly,
         _Counts(_TOTAL_TABLE, "person_id", _nonzero(by_total)),
         _Counts(_CATEGORY_TABLE, "person_id, category", _nonzero(by_category)),
-        _Counts(_HOURLY_TABLE, _HOURLY_KEY, _nonzero(by_hour)),
+        _Counts(_HOURLY_TABLE, _HOURLY_KEY, _exports(by_hour)),
         _Counts(_ACTIVE_HOURS_TABLE, "person_id, day", active, "hours", combine="|"),
         people_of=weekly,
         last_seen=last_seen or {},
@@ -124,22 +127,27 @@ def person_rollups_add(
         _active_hours_recount(fewer)
 
 
+def _exports(by_hour: Counter[tuple[int, datetime, str]]) -> Counter:
+    """The hourly rollup counts exports only (its one reader is the bulk export rule)."""
+    return Counter({key: n for key, n in by_hour.items() if n and key[2] == Category.EXPORT})
+
+
 def _active_hours_recount(days: set[tuple[int, date]]) -> None:
-    """Set the active hours of those (person, day) again from the hourly rollup (after events
-    left them: purged, moved to another person)."""
+    """Set the active hours of those (person, day) again from their events (after events
+    left them: purged, moved to another person); rare, and read through the person index."""
     masks = dict.fromkeys(days, 0)
     start = datetime.combine(min(day for _, day in days), datetime.min.time(), UTC)
     stop = datetime.combine(max(day for _, day in days), datetime.min.time(), UTC)
-    hours = HourlyActor.objects.filter(
+    times = ActivityEvent.objects.filter(
         person_id__in={person_id for person_id, _ in days},
-        hour__gte=start,
-        hour__lt=stop + timedelta(days=1),
-        events__gt=0,
-    ).values_list("person_id", "hour")
-    for person_id, hour in hours:
-        key = (person_id, hour.astimezone(UTC).date())
+        occurred_at__gte=start,
+        occurred_at__lt=stop + timedelta(days=1),
+    ).values_list("person_id", "occurred_at")
+    for person_id, moment in times:
+        moment = moment.astimezone(UTC)
+        key = (person_id, moment.date())
         if key in masks:
-            masks[key] |= 1 << hour.astimezone(UTC).hour
+            masks[key] |= 1 << moment.hour
     empty = [key for key, mask in masks.items() if not mask]
     for person_id, day in empty:
         ActiveHours.objects.filter(person_id=person_id, day=day).delete()
@@ -173,7 +181,7 @@ def rollups_reclassify(
     _add(
         _Counts(_ACTIVITY_TABLE, _ACTIVITY_KEY, _nonzero(by_action)),
         _Counts(_CATEGORY_TABLE, "person_id, category", _nonzero(by_category)),
-        _Counts(_HOURLY_TABLE, _HOURLY_KEY, _nonzero(by_hour)),
+        _Counts(_HOURLY_TABLE, _HOURLY_KEY, _exports(by_hour)),
     )
 
 
@@ -414,9 +422,10 @@ def rollups_rebuild() -> None:
         cursor.execute(
             f"INSERT INTO {_HOURLY_TABLE} ({_HOURLY_KEY}, events) "
             f"SELECT person_id, {utc_hour_sql()}, category, count(*) "
-            "FROM activity_activityevent WHERE person_id IS NOT NULL GROUP BY 1, 2, 3"
+            "FROM activity_activityevent WHERE person_id IS NOT NULL AND category = 'export' "
+            "GROUP BY 1, 2, 3"
         )
-        cursor.execute(active_hours_from_hourly_sql())
+        cursor.execute(active_hours_from_events_sql())
         daily_download = DailyDownload._meta.db_table
         daily_downloader = DailyDownloader._meta.db_table
         weekly_downloader = WeeklyDownloader._meta.db_table
@@ -457,19 +466,19 @@ def utc_hour_sql(column: str = "occurred_at") -> str:
     return f"strftime('%Y-%m-%d %H:00:00', {column})"
 
 
-def active_hours_from_hourly_sql() -> str:
-    """Fill ``ActiveHours`` from ``HourlyActor`` (the sum of distinct powers of two is their
+def active_hours_from_events_sql() -> str:
+    """Fill ``ActiveHours`` from the events (the sum of distinct powers of two is their
     bitwise or, on both databases)."""
     if connection.vendor == "postgresql":
-        day = "(hour AT TIME ZONE 'UTC')::date"
-        bit = "(1 << extract(hour FROM hour AT TIME ZONE 'UTC')::int)"
+        day = "(occurred_at AT TIME ZONE 'UTC')::date"
+        bit = "(1 << extract(hour FROM occurred_at AT TIME ZONE 'UTC')::int)"
     else:
-        day = "date(hour)"
-        bit = "(1 << CAST(strftime('%H', hour) AS INTEGER))"
+        day = "date(occurred_at)"
+        bit = "(1 << CAST(strftime('%H', occurred_at) AS INTEGER))"
     return (
         f"INSERT INTO {_ACTIVE_HOURS_TABLE} (person_id, day, hours) "
-        f"SELECT person_id, {day}, sum(DISTINCT {bit}) FROM {_HOURLY_TABLE} "
-        "WHERE events > 0 GROUP BY 1, 2"
+        f"SELECT person_id, {day}, sum(DISTINCT {bit}) FROM activity_activityevent "
+        "WHERE person_id IS NOT NULL GROUP BY 1, 2"
     )
 
 

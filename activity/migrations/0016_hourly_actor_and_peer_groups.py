@@ -13,7 +13,7 @@ def cover_counts(apps, schema_editor):
 
 
 def count_hours(apps, schema_editor):
-    """Fill the hourly rollup from the stored events, in one statement."""
+    """Fill the hourly rollup (exports) from the stored events, in one statement."""
     connection = schema_editor.connection
     if connection.vendor == "postgresql":
         hour = "date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
@@ -23,7 +23,7 @@ def count_hours(apps, schema_editor):
         cursor.execute(
             "INSERT INTO activity_hourlyactor (person_id, hour, category, events) "
             f"SELECT person_id, {hour}, category, count(*) FROM activity_activityevent "
-            "WHERE person_id IS NOT NULL GROUP BY 1, 2, 3"
+            "WHERE person_id IS NOT NULL AND category = 'export' GROUP BY 1, 2, 3"
         )
 
 

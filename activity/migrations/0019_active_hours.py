@@ -12,20 +12,20 @@ def cover_hours(apps, schema_editor):
 
 
 def count_active_hours(apps, schema_editor):
-    """Fill the active hours from the hourly rollup (a sum of distinct powers of two is their
-    bitwise or)."""
+    """Fill the active hours from the stored events (a sum of distinct powers of two is
+    their bitwise or)."""
     connection = schema_editor.connection
     if connection.vendor == "postgresql":
-        day = "(hour AT TIME ZONE 'UTC')::date"
-        bit = "(1 << extract(hour FROM hour AT TIME ZONE 'UTC')::int)"
+        day = "(occurred_at AT TIME ZONE 'UTC')::date"
+        bit = "(1 << extract(hour FROM occurred_at AT TIME ZONE 'UTC')::int)"
     else:
-        day = "date(hour)"
-        bit = "(1 << CAST(strftime('%H', hour) AS INTEGER))"
+        day = "date(occurred_at)"
+        bit = "(1 << CAST(strftime('%H', occurred_at) AS INTEGER))"
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO activity_activehours (person_id, day, hours) "
-            f"SELECT person_id, {day}, sum(DISTINCT {bit}) FROM activity_hourlyactor "
-            "WHERE events > 0 GROUP BY 1, 2"
+            f"SELECT person_id, {day}, sum(DISTINCT {bit}) FROM activity_activityevent "
+            "WHERE person_id IS NOT NULL GROUP BY 1, 2"
         )
 
 

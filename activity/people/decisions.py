@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from activity.models import (
+    ActiveHours,
     ActivityEvent,
     ActorCategory,
     DailyActor,
@@ -82,8 +83,11 @@ def people_merge(*, keep_id: int, merge_id: int, reason: str, by: str) -> Person
     ):
         by_hour[gone.pk, hour, category] -= events
         by_hour[keep.pk, hour, category] += events
+    active: Counter = Counter()
+    for day, hours in ActiveHours.objects.filter(person=gone).values_list("day", "hours"):
+        active[keep.pk, day] |= hours
     moved = ActivityEvent.objects.filter(person=gone).update(person=keep)
-    person_rollups_add(by_day, by_category, by_hour=by_hour)
+    person_rollups_add(by_day, by_category, by_hour=by_hour, active=active)
     identities = list(gone.identities.order_by("id").values_list("id", flat=True))
     Identity.objects.filter(id__in=identities).update(person=keep, rule=Rule.STAFF, pinned=True)
     gone.merged_into = keep

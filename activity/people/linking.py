@@ -274,8 +274,9 @@ def identity_move(identity: Identity, person_id: int, *, rule: str, pinned: bool
             by_category[person_id, category] += n
             by_hour[old, hour, category] -= n
             by_hour[person_id, hour, category] += n
-        person_rollups_add(by_day, by_category, by_hour=by_hour)
         moved = events.update(person_id=person_id)
+        # After the move: the days the old person lost have their active hours recounted.
+        person_rollups_add(by_day, by_category, by_hour=by_hour)
     identity.person_id, identity.rule, identity.pinned = person_id, rule, pinned
     identity.save(update_fields=["person", "rule", "pinned"])
     return moved

@@ -37,20 +37,17 @@ def events_purge(
             if not ids:
                 return total
             doomed = ActivityEvent.objects.filter(id__in=ids)
-            rollups_add(
-                doomed.values_list("source_id", *COUNTED_COLUMNS),
-                sign=-1,
-            )
+            counted = list(doomed.values_list("source_id", *COUNTED_COLUMNS))
             doomed_downloads = Download.objects.filter(event_id__in=ids)
-            download_rollups_add(
-                doomed_downloads.values_list(
-                    "source_id", "downloaded_at", "file_type", "user_name"
-                ),
-                sign=-1,
+            downloads = list(
+                doomed_downloads.values_list("source_id", "downloaded_at", "file_type", "user_name")
             )
             doomed_downloads._raw_delete(Download.objects.db)
             EventRevision.objects.filter(event_id__in=ids)._raw_delete(EventRevision.objects.db)
             deleted = ActivityEvent.objects.filter(id__in=ids)._raw_delete(ActivityEvent.objects.db)
+            # Taken out once the events are gone: the active hours are recounted from those left.
+            rollups_add(counted, sign=-1)
+            download_rollups_add(downloads, sign=-1)
         total += deleted
         if on_batch:
             on_batch(total)
