@@ -164,6 +164,9 @@ class Context:
     """What a rule may need besides its events: who people are, with one query per batch."""
 
     dry_run: bool = False
+    # Whether baselines go through the worker process's cache too: not for a backtest, whose
+    # month of days would only churn it (its own context keeps them).
+    process_cache: bool = True
     _people: dict[int, Who] = field(default_factory=dict)
     # What rules read once per context: a baseline of a day serves every batch of that day.
     memo: dict[Any, Any] = field(default_factory=dict)

@@ -86,7 +86,7 @@ def detections_backtest(
     rules = rules_enabled(only=rule, overrides=overrides)
     # One context for the whole history: who people are and their baselines of a day are
     # read once, not again for every batch of that day.
-    context = Context(dry_run=dry_run)
+    context = Context(dry_run=dry_run, process_cache=False)
     for events in _history(since, batch_size):
         if dry_run:
             for module, settings in rules:

@@ -167,7 +167,8 @@ def _habits(
     missing = [person_id for person_id in person_ids if person_id not in known]
     if missing:
         keys = {person_id: f"{scope}:{person_id}" for person_id in missing}
-        cached = caches["detections"].get_many(keys.values())
+        cache = caches["detections"] if context.process_cache else None
+        cached = cache.get_many(keys.values()) if cache else {}
         read = history.active_hours(
             [person_id for person_id in missing if keys[person_id] not in cached],
             day - timedelta(days=settings.baseline_days),
@@ -175,7 +176,8 @@ def _habits(
             at_least=settings.min_baseline_hours,
         )
         fresh = {keys[p]: read.get(p, ()) for p in missing if keys[p] not in cached}
-        caches["detections"].set_many(fresh)
+        if cache:
+            cache.set_many(fresh)
         known.update({p: cached.get(keys[p], fresh.get(keys[p])) for p in missing})
     return known
 
