@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from django.core.management.base import CommandError
@@ -53,6 +54,27 @@ def add_batch_size_argument(parser, default: int) -> None:
 def check_batch_size(batch_size: int) -> None:
     if batch_size < 1:
         raise CommandError("--batch-size must be 1 or more", returncode=USAGE_ERROR)
+
+
+def add_every_argument(parser) -> None:
+    """``--every SECONDS``: for the commands that run once from cron or keep looping."""
+    parser.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="Keep running, checking every SECONDS (default: check once and exit).",
+    )
+
+
+def run_every(every: float | None, step) -> None:
+    """Run ``step()`` once, or every ``every`` seconds until stopped."""
+    if every is not None and every <= 0:
+        raise CommandError("--every must be a positive number of seconds", returncode=USAGE_ERROR)
+    while True:
+        step()
+        if every is None:
+            return
+        time.sleep(every)
 
 
 def operator_name() -> str:

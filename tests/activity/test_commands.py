@@ -131,3 +131,20 @@ def test_a_sync_killed_at_random_moments_resumes_without_loss_or_duplicates(simu
     assert sorted(canonical(raw) for raw in rows) == truth_records(simulator, "lightdash")
     assert len({raw["downloadUuid"] for raw in rows}) == len(rows) == 6000
     assert stored_records(source) == truth_records(simulator, "lightdash")
+
+
+@pytest.mark.parametrize("command", ["schedule_syncs", "send_notifications"])
+def test_the_looping_commands_refuse_a_period_that_is_not_positive(command):
+    with pytest.raises(CommandError, match="--every must be a positive number") as error:
+        call_command(command, "--every", "0")
+    assert error.value.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [("schedule_syncs", "queued 0 source(s)"), ("send_notifications", "sent 0 of 0")],
+)
+def test_the_looping_commands_run_once_without_a_period(command, said):
+    out = StringIO()
+    call_command(command, stdout=out)
+    assert said in out.getvalue()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
+from django.core.management.base import BaseCommand
 
-from django.core.management.base import BaseCommand, CommandError
-
+from activity.management.options import add_every_argument, run_every
 from activity.scheduling import schedule_due_syncs
 
 
@@ -16,21 +15,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument(
-            "--every",
-            type=float,
-            metavar="SECONDS",
-            help="Keep running, checking every SECONDS (default: check once and exit).",
-        )
+        add_every_argument(parser)
 
     def handle(self, *args, every: float | None, **options) -> None:
-        if every is not None and every <= 0:
-            raise CommandError("--every must be a positive number of seconds", returncode=2)
-        while True:
-            queued = schedule_due_syncs()
-            self.stdout.write(
-                f"queued {len(queued)} source(s)" + (f": {', '.join(queued)}" if queued else "")
-            )
-            if every is None:
-                return
-            time.sleep(every)
+        run_every(every, self.queue_due)
+
+    def queue_due(self) -> None:
+        queued = schedule_due_syncs()
+        self.stdout.write(
+            f"queued {len(queued)} source(s)" + (f": {', '.join(queued)}" if queued else "")
+        )

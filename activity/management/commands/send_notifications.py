@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from activity.detections.notifications.services import deliveries_send_due
+from activity.management.options import add_every_argument, run_every
 
 
 class Command(BaseCommand):
@@ -17,20 +16,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument(
-            "--every",
-            type=float,
-            metavar="SECONDS",
-            help="Keep running, checking every SECONDS (default: check once and exit).",
-        )
+        add_every_argument(parser)
 
     def handle(self, *args, every: float | None, **options) -> None:
-        if every is not None and every <= 0:
-            raise CommandError("--every must be a positive number of seconds", returncode=2)
-        while True:
-            tried = deliveries_send_due()
-            sent = sum(1 for delivery in tried if delivery.state == delivery.State.SENT)
-            self.stdout.write(f"sent {sent} of {len(tried)} due notification(s)")
-            if every is None:
-                return
-            time.sleep(every)
+        run_every(every, self.send_due)
+
+    def send_due(self) -> None:
+        tried = deliveries_send_due()
+        sent = sum(1 for delivery in tried if delivery.state == delivery.State.SENT)
+        self.stdout.write(f"sent {sent} of {len(tried)} due notification(s)")
