@@ -44,10 +44,12 @@ def datafold(db) -> Source:
 
 @pytest.fixture
 def holed(datafold) -> Source:
-    """Read for the last ten days but for 30 hours three days ago."""
+    """Read for the last ten days but for the 30 hours before yesterday (UTC): yesterday is
+    a whole day read and empty, whatever the time of day."""
     now = floor_hour(timezone.now())
-    window(datafold, now - 10 * 24 * H, now - 72 * H)
-    window(datafold, now - 42 * H, now, rows=0)
+    yesterday = now.replace(hour=0) - 24 * H
+    window(datafold, now - 10 * 24 * H, yesterday - 30 * H)
+    window(datafold, yesterday, now, rows=0)
     return datafold
 
 
