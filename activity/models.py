@@ -60,6 +60,12 @@ class Source(models.Model):
     directory_error = models.TextField(
         blank=True, editable=False, help_text="Why the user directory could not be read, if so."
     )
+    identities_seen_to = models.BigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The highest event id whose times its identities' first and last seen hold.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import Count, Q
@@ -15,6 +16,9 @@ from django.db.models.functions import TruncHour
 
 from activity.models import ActivityEvent, Identity, Person
 from activity.rollups import person_rollups_add
+
+if TYPE_CHECKING:
+    from activity.people.seen import SyncIdentities
 
 Kind = Person.Kind
 Rule = Identity.Rule
@@ -69,11 +73,14 @@ class _Seen:
 
 
 def page_persons(
-    source_id: int, actors: Iterable[tuple[str, str, str, str, datetime]]
+    source_id: int,
+    actors: Iterable[tuple[str, str, str, str, datetime]],
+    identities: SyncIdentities | None = None,
 ) -> list[int]:
     """The person of each of a page's ``(actor_id, email, name, kind hint, occurred_at)``, in
     their order: records the identities (first and last seen, name) and links the new ones.
-    Call inside the page's transaction."""
+    With a sync run's ``identities``, those it linked already are taken from it and their
+    seen-times written later (see ``seen``). Call inside the page's transaction."""
     seen: dict[str, _Seen] = {}
     keys = []
     for actor_id, email, name, kind, occurred_at in actors:
@@ -87,8 +94,22 @@ def page_persons(
         known.first, known.last = min(known.first, occurred_at), max(known.last, occurred_at)
         known.name = name or known.name
         known.email = known.email or email
-    if not seen:
-        return []
+    persons: dict[str, int] = {}
+    if identities is not None:
+        for key, one in list(seen.items()):
+            linked = identities.known(key, one.name, one.email)
+            if linked is not None:
+                persons[key] = identities.seen(linked, one.first, one.last)
+                del seen[key]
+    if seen:
+        persons.update(_identities_write(source_id, seen, identities))
+    return [persons[key] for key in keys]
+
+
+def _identities_write(
+    source_id: int, seen: dict[str, _Seen], identities: SyncIdentities | None
+) -> dict[str, int]:
+    """Upsert the identities, link the new ones; ``key -> person id``."""
     returned = _identities_upsert(source_id, seen)
     unlinked = [row[0] for row in returned if row[2] is None]
     if unlinked:
@@ -101,7 +122,11 @@ def page_persons(
     if relink:
         identities_relink(relink, rule=Rule.EMAIL)
         persons.update(Identity.objects.filter(id__in=relink).values_list("key", "person_id"))
-    return [persons[key] for key in keys]
+    if identities is not None:
+        for identity_id, key, _, _, _ in returned:
+            one = seen[key]
+            identities.remember(key, identity_id, persons[key], one.name, bool(one.email))
+    return persons
 
 
 def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
@@ -151,8 +176,9 @@ def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
         person = Person._meta.db_table
         statement = (
             f"WITH up AS ({statement}) "
-            "SELECT up.id, up.key, up.person_id, up.kind, up.email <> '' AND p.primary_email = '' "
-            f"FROM up LEFT JOIN {person} p ON p.id = up.person_id"
+            "SELECT up.id, up.key, up.person_id, up.kind, up.email <> '' AND EXISTS "
+            f"(SELECT FROM {person} p WHERE p.id = up.person_id AND p.primary_email = '') "
+            "FROM up"
         )
     returned: list[tuple] = []
     with connection.cursor() as cursor:
@@ -256,6 +282,10 @@ def identity_move(identity: Identity, person_id: int, *, rule: str, pinned: bool
     old = identity.person_id
     moved = 0
     if old and old != person_id:
+        # Both persons locked, as a sync page locks its persons: a page that took this
+        # identity's person from its run's memory sees the move, or is seen by it (``seen``).
+        persons = Person.objects.select_for_update(no_key=True).filter(id__in=[old, person_id])
+        list(persons.order_by("id").values_list("id"))
         events = ActivityEvent.objects.filter(identity_events(identity), person_id=old)
         by_day: Counter = Counter()
         by_category: Counter = Counter()

@@ -18,6 +18,7 @@ from activity.crypto import SecretsUnreadable
 from activity.detections.tasks import detections_enqueue
 from activity.models import CoveredWindow, Source, SyncRun
 from activity.people.directory import directory_apply, directory_due
+from activity.people.seen import SyncIdentities
 from activity.sync.errors import DirectoryUnavailable, SyncError
 from activity.sync.lease import lease_acquire, lease_heartbeat, lease_holder_name, lease_release
 from activity.sync.prefetch import Prefetch
@@ -128,11 +129,15 @@ def _run_pages(
     connector.prepare()
     with connector.client() as client:
         _read_directory(source, connector, client)
-        with Prefetch(connector.walk(client)) as pages:
-            for page in pages:
-                _commit_page(source, run, page, holder=holder)
-                if on_page:
-                    on_page(run, page)
+        identities = SyncIdentities.begin(source)
+        try:
+            with Prefetch(connector.walk(client)) as pages:
+                for page in pages:
+                    _commit_page(source, run, page, holder=holder, identities=identities)
+                    if on_page:
+                        on_page(run, page)
+        finally:
+            identities.close()
 
 
 def _read_directory(source: Source, connector: Connector, client) -> None:
@@ -158,7 +163,9 @@ def _read_directory(source: Source, connector: Connector, client) -> None:
 
 
 @transaction.atomic
-def _commit_page(source: Source, run: SyncRun, page: Page, *, holder: str) -> None:
+def _commit_page(
+    source: Source, run: SyncRun, page: Page, *, holder: str, identities: SyncIdentities
+) -> None:
     """The page's rows, its cursor, the run's counters and the lease's heartbeat: all or
     nothing, in one commit.
 
@@ -172,7 +179,7 @@ def _commit_page(source: Source, run: SyncRun, page: Page, *, holder: str) -> No
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    new, changed = events_save(source=source, events=page.events)
+    new, changed = events_save(source=source, events=page.events, identities=identities)
     if page.snapshot is not None:
         snapshot_save(source=source, document=page.snapshot)
     if page.covered is not None:

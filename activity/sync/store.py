@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, EventRevision, Source, UserActivitySnapshot
 from activity.people.linking import page_persons
+from activity.people.seen import IdentitiesMoved, SyncIdentities
 from activity.rollups import COUNTED_COLUMNS, download_rollups_add, rollups_add
 from activity.sync.records import NormalizedEvent
 from activity.sync.values import text
@@ -99,8 +100,12 @@ def events_upsert(*, source: Source, events: Sequence[NormalizedEvent]) -> int:
     return events_save(source=source, events=events)[0]
 
 
-@transaction.atomic
-def events_save(*, source: Source, events: Sequence[NormalizedEvent]) -> tuple[int, int]:
+def events_save(
+    *,
+    source: Source,
+    events: Sequence[NormalizedEvent],
+    identities: SyncIdentities | None = None,
+) -> tuple[int, int]:
     """Insert the events the source does not have yet, and bring up to date the stored ones
     whose vendor record changed since (the earlier version is kept as an EventRevision);
     return how many were new and how many changed.
@@ -108,9 +113,20 @@ def events_save(*, source: Source, events: Sequence[NormalizedEvent]) -> tuple[i
     Atomic (the stage table empties on commit), and usually called inside the page's
     transaction so the cursor moves with the rows. Duplicates (within the page or with stored
     events) are dropped by ``ON CONFLICT DO NOTHING`` on the unique (source, external_id).
+    A sync run passes its ``identities`` (see ``people.seen``).
     """
     if not events:
         return 0, 0
+    try:
+        return _events_store(source, events, identities)
+    except IdentitiesMoved:  # by staff or another sync, meanwhile: again, from the database
+        return _events_store(source, events, identities)
+
+
+@transaction.atomic
+def _events_store(
+    source: Source, events: Sequence[NormalizedEvent], identities: SyncIdentities | None
+) -> tuple[int, int]:
     now = timezone.now()
     unique: dict[str, tuple[tuple, NormalizedEvent]] = {}
     for event in events:
@@ -119,6 +135,7 @@ def events_save(*, source: Source, events: Sequence[NormalizedEvent]) -> tuple[i
     persons = page_persons(
         source.pk,
         ((row[3], row[5], row[4], event.actor_kind, row[2]) for row, event in unique.values()),
+        identities,
     )
     for (key, (row, event)), person_id in zip(list(unique.items()), persons, strict=True):
         unique[key] = ((*row, person_id), event)
@@ -139,6 +156,9 @@ def events_save(*, source: Source, events: Sequence[NormalizedEvent]) -> tuple[i
         download_rollups_add(_download_rollup_rows(source, downloads))
     if stale:
         _replace_changed(source, stale, unique, now)
+    if identities is not None:
+        identities.check()  # the page's persons are locked by now (the rollups)
+        identities.page_stored(changed=bool(stale))
     return len(inserted), len(stale)
 
 

@@ -59,3 +59,34 @@ def truth_records(sim, vendor: str) -> list[str]:
 
 def event_count(source: Source) -> int:
     return ActivityEvent.objects.filter(source=source).count()
+
+
+def seen_times_astray(source: Source) -> dict[str, tuple]:
+    """The source's identities whose first and last seen are not their events' first and last
+    (``key -> (stored, from the events)``): empty when they all match."""
+    from django.db.models import Max, Min
+
+    from activity.people.linking import identity_key
+
+    expected: dict[str, list] = {}
+    groups = (
+        ActivityEvent.objects.filter(source=source)
+        .values_list("actor_id", "actor_email")
+        .annotate(first=Min("occurred_at"), last=Max("occurred_at"))
+        .order_by()
+    )
+    for actor_id, email, first, last in groups:
+        times = expected.setdefault(identity_key(actor_id, email), [first, last])
+        times[0], times[1] = min(times[0], first), max(times[1], last)
+    stored = {
+        key: [first, last]
+        for key, first, last in source.identities.values_list(
+            "key", "first_seen_at", "last_seen_at"
+        )
+        if first or last
+    }
+    return {
+        key: (stored.get(key), expected.get(key))
+        for key in set(stored) | set(expected)
+        if stored.get(key) != expected.get(key)
+    }

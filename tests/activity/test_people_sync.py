@@ -4,18 +4,26 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
+from activity.connectors import CONNECTORS
 from activity.models import ActivityEvent, Identity, Person, Source, SyncRun
+from activity.people import seen
+from activity.people.decisions import people_merge
+from activity.people.seen import SyncIdentities
 from activity.people.selectors import merge_suggestions
+from activity.rollups import rollups_rebuild
 from activity.sync.engine import sync_source
+from activity.sync.store import events_save
 from dashboard.selectors import person_downloads
+from tests.dashboard.people import rollup_rows
 
-from .conftest import VENDORS
+from .conftest import VENDORS, seen_times_astray
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +154,70 @@ def test_an_audit_only_domo_client_syncs_and_says_which_scope_to_grant(simulator
     source.refresh_from_db()
     assert "user" in source.directory_error and "scope" in source.directory_error
     assert not Identity.objects.filter(source=source, rule=Identity.Rule.DIRECTORY).exists()
+
+
+def test_identities_first_and_last_seen_are_their_events_whatever_the_flush_points(
+    simulator, source_for, monkeypatch
+):
+    # Written every other page, and at the run's end: exact either way.
+    monkeypatch.setattr(seen, "FLUSH_PAGES", 2)
+    sources = sync_all(simulator, source_for)
+    for source in sources.values():
+        assert source.runs.first().pages > 4
+        assert seen_times_astray(source) == {}
+        assert Source.objects.get(pk=source.pk).identities_seen_to is not None
+
+
+def test_a_run_killed_between_flushes_leaves_its_seen_times_to_the_next_run(simulator, source_for):
+    source = source_for(simulator, "velt")
+    connector = CONNECTORS["velt"](source, since=None, until=None, now=None)
+    connector.prepare()
+    with connector.client() as client:
+        walked = list(connector.walk(client))
+    assert len(walked) > 2
+    # The pages as a killed run stored them: committed, their seen-times never written.
+    identities = SyncIdentities.begin(source)
+    for page in walked[:-1]:
+        with transaction.atomic():
+            events_save(source=source, events=page.events, identities=identities)
+    assert identities.pending and seen_times_astray(source)
+    # The next run folds in what the killed one stored after its mark.
+    assert sync_source(source).status == SyncRun.Status.SUCCEEDED
+    assert seen_times_astray(source) == {}
+
+
+def test_a_merge_between_two_pages_of_a_sync_is_seen_by_the_next_page(simulator, source_for):
+    """The run remembers each identity's person; a page whose remembered person was merged
+    away meanwhile is stored again from the database, so no event lands on a merged person."""
+    others = sync_all(simulator, source_for)
+    source = source_for(simulator, "velt", name="velt-again")
+    merged = []
+
+    def merge_after_the_first_page(run, page):
+        if merged:
+            return
+        # The busiest person of the page, merged into someone who is not in this source.
+        ids = Counter(
+            ActivityEvent.objects.filter(source=source).values_list("person_id", flat=True)
+        )
+        gone = next(pk for pk, _ in ids.most_common() if Person.objects.get(pk=pk).kind == "human")
+        keep = (
+            Person.objects.filter(
+                kind="human", merged_into__isnull=True, identities__source=others["domo"]
+            )
+            .exclude(identities__source=source)
+            .first()
+        )
+        people_merge(keep_id=keep.pk, merge_id=gone, reason="test", by="test")
+        merged.append((keep.pk, gone))
+
+    assert (
+        sync_source(source, on_page=merge_after_the_first_page).status == SyncRun.Status.SUCCEEDED
+    )
+    keep, gone = merged[0]
+    assert source.runs.first().pages > 2
+    assert not ActivityEvent.objects.filter(person_id=gone).exists()
+    assert ActivityEvent.objects.filter(source=source, person_id=keep).count() > 1
+    kept = rollup_rows()
+    rollups_rebuild()
+    assert rollup_rows() == kept
