@@ -21,7 +21,6 @@ EVENT_FIELDS = (
     "outcome",
     "ip_address",
     "action",
-    "person__kind",
 )
 
 
@@ -35,11 +34,19 @@ class EventRow(NamedTuple):
     outcome: str
     ip_address: str
     action: str
-    person_kind: str | None  # the person's kind, read with the event (None: no person)
+    # The person's kind in the rows of a batch the rules judge (None: no person), and None
+    # in the rows they read from the history.
+    person_kind: str | None
 
 
-def event_rows(queryset) -> list[EventRow]:
-    return [EventRow(*values) for values in queryset.values_list(*EVENT_FIELDS)]
+def event_rows(queryset, context: Context | None = None) -> list[EventRow]:
+    """The events' rows; with a ``context`` (a batch to judge), each with its person's kind,
+    read through the context's people (not joined: the join read every person)."""
+    rows = list(queryset.values_list(*EVENT_FIELDS))
+    if context is None:
+        return [EventRow(*row, None) for row in rows]
+    people = context.people({row[4] for row in rows})
+    return [EventRow(*row, people[row[4]].kind if row[4] in people else None) for row in rows]
 
 
 def threshold(default: Any, *, minimum: float = 1, maximum: float | None = None, help: str = ""):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Min
 from django.utils import timezone
 
 from activity.detections.base import Context, EventRow, Finding, event_rows
@@ -56,13 +56,15 @@ def detections_evaluate(*, source_id: int, batch_size: int = BATCH_SIZE) -> Eval
         with transaction.atomic():
             # The row lock makes two evaluations of one source take turns.
             cursor = DetectionCursor.objects.select_for_update().get(source_id=source_id)
+            context = Context()
             events = event_rows(
                 ActivityEvent.objects.filter(
                     source_id=source_id, id__gt=cursor.evaluated_to
-                ).order_by("id")[:batch_size]
+                ).order_by("id")[:batch_size],
+                context,
             )
             if events:
-                _evaluate(events, rules, outcome)
+                _evaluate(events, rules, outcome, context)
                 cursor.evaluated_to = events[-1].id
             cursor.evaluated_at = timezone.now()
             cursor.save(update_fields=["evaluated_to", "evaluated_at"])
@@ -87,7 +89,7 @@ def detections_backtest(
     # One context for the whole history: who people are and their baselines of a day are
     # read once, not again for every batch of that day.
     context = Context(dry_run=dry_run, process_cache=False)
-    for events in _history(since, batch_size):
+    for events in _history(since, batch_size, context):
         if dry_run:
             for module, settings in rules:
                 outcome.findings.extend(module.find(events, settings, context))
@@ -104,7 +106,7 @@ def detections_backtest(
     return outcome
 
 
-def _history(since: datetime | None, batch_size: int) -> Iterator[list[EventRow]]:
+def _history(since: datetime | None, batch_size: int, context: Context) -> Iterator[list[EventRow]]:
     """The stored events from ``since`` in batches by id: from the first id in the span (found
     through the time index), walking the primary key; the few older events stored later (a
     backfill) are left out here, not by the database, which would sort the span each batch."""
@@ -116,7 +118,7 @@ def _history(since: datetime | None, batch_size: int) -> Iterator[list[EventRow]
             return
         last = first - 1
     while True:
-        rows = event_rows(events.filter(id__gt=last)[:batch_size])
+        rows = event_rows(events.filter(id__gt=last)[:batch_size], context)
         if not rows:
             return
         last = rows[-1].id
@@ -125,10 +127,7 @@ def _history(since: datetime | None, batch_size: int) -> Iterator[list[EventRow]
             yield batch
 
 
-def _evaluate(
-    events: list[EventRow], rules, outcome: Evaluation, context: Context | None = None
-) -> None:
-    context = context or Context()
+def _evaluate(events: list[EventRow], rules, outcome: Evaluation, context: Context) -> None:
     outcome.events += len(events)
     raised = len(outcome.raised)
     for module, settings in rules:
@@ -165,8 +164,14 @@ def alert_raise(*, finding: Finding) -> tuple[int, bool, int]:
             alert = Alert.objects.select_for_update().get(
                 rule=finding.rule, group_key=finding.group_key
             )
-    known = set(alert.evidence.values_list("event_id", flat=True)) if not created else set()
-    new = [event for event in finding.events if event.id not in known]
+    known = set()
+    if not created:  # which of the finding's events the alert holds already (it is locked)
+        known = set(
+            alert.evidence.filter(event_id__in=[event.id for event in finding.events]).values_list(
+                "event_id", flat=True
+            )
+        )
+    new = list({event.id: event for event in finding.events if event.id not in known}.values())
     if not new:
         return alert.pk, False, 0
     AlertEvidence.objects.bulk_create(
@@ -179,17 +184,16 @@ def alert_raise(*, finding: Finding) -> tuple[int, bool, int]:
                 occurred_at=event.occurred_at,
             )
             for event in new
-        ],
-        ignore_conflicts=True,
+        ]
     )
-    span = alert.evidence.aggregate(
-        events=Count("id"), first=Min("occurred_at"), last=Max("occurred_at")
-    )
+    times = [event.occurred_at for event in new]
+    if not created:
+        times += [alert.first_event_at, alert.last_event_at]
     severity = max(alert.severity, finding.severity, key=lambda s: SEVERITY_RANK.get(s, 0))
     Alert.objects.filter(pk=alert.pk).update(
-        events=span["events"],
-        first_event_at=span["first"],
-        last_event_at=span["last"],
+        events=(0 if created else alert.events) + len(new),
+        first_event_at=min(times),
+        last_event_at=max(times),
         severity=severity,
         explanation=finding.explanation,
         updated_at=timezone.now(),

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from activity.connectors import CONNECTORS
 from activity.models import ActivityEvent, Source
 from activity.people.linking import page_persons
-from activity.rollups import hour_of, person_rollups_add
+from activity.rollups import array_literal, hour_of, person_rollups_add
 
 BATCH_SIZE = 5000
 _COLUMNS = ("id", "source_id", "actor_id", "actor_email", "actor_name", "occurred_at", "category")
@@ -92,7 +92,10 @@ def _assign(assignments: list[tuple[int, int]]) -> None:
                 f"UPDATE {table} SET person_id = given.person_id "
                 "FROM unnest(%s::bigint[], %s::bigint[]) AS given(id, person_id) "
                 f"WHERE {table}.id = given.id",
-                [[event_id for event_id, _ in assignments], [p for _, p in assignments]],
+                [
+                    array_literal(e for e, _ in assignments),
+                    array_literal(p for _, p in assignments),
+                ],
             )
         else:
             cursor.executemany(

@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 
 from activity.models import ActivityEvent, Identity, Person
-from activity.rollups import person_rollups_add
+from activity.rollups import array_literal, person_rollups_add
 
 if TYPE_CHECKING:
     from activity.people.seen import SyncIdentities
@@ -183,7 +183,7 @@ def _identities_upsert(source_id: int, seen: dict[str, _Seen]) -> list[tuple]:
     returned: list[tuple] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(statement, [list(column) for column in zip(*rows, strict=True)])
+            cursor.execute(statement, [array_literal(column) for column in zip(*rows, strict=True)])
             return cursor.fetchall()
         placeholders = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
         for start in range(0, len(rows), _CHUNK):

@@ -22,6 +22,7 @@ from django.db.models import Max, Min
 
 from activity.models import ActivityEvent, Identity, Source
 from activity.people.linking import identity_key
+from activity.rollups import array_literal
 
 logger = logging.getLogger(__name__)
 FLUSH_PAGES = 20
@@ -165,7 +166,7 @@ def seen_times_write(times: dict[int, list[datetime]]) -> None:
                 + widen.format(first="given.first", last="given.last")
                 + " FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
                 f"AS given(id, first, last) WHERE {table}.id = given.id",
-                [ids, [times[i][0] for i in ids], [times[i][1] for i in ids]],
+                [array_literal(ids), *(array_literal(times[i][n] for i in ids) for n in (0, 1))],
             )
             return
         adapt = connection.ops.adapt_datetimefield_value
