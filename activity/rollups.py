@@ -25,6 +25,7 @@ from activity.models import (
     WeeklyDownloader,
     WeeklyPeople,
 )
+from activity.sql import array_literal
 from activity.vocabulary import Category
 
 _ACTIVITY_TABLE = DailyActivity._meta.db_table
@@ -369,28 +370,6 @@ def _add_generic(counts: _Counts, *, returning: bool = False) -> list[tuple]:
             )
             returned += cursor.fetchall()
     return returned
-
-
-def array_literal(values: Iterable) -> str:
-    """``values`` as the text of a PostgreSQL array (cast it: ``%s::bigint[]``). Written
-    here with joins rather than by the driver's array adapter, which spends Python time on
-    every element, and a page's statements carry thousands of them."""
-    values = list(values)
-    if all(type(value) is int for value in values):
-        return "{" + ",".join(map(str, values)) + "}"
-    return "{" + ",".join(map(_array_element, values)) + "}"
-
-
-def _array_element(value) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, date):  # and datetime: ISO 8601, nothing to quote
-        return value.isoformat()
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _sql_array(item) -> str:

@@ -64,7 +64,7 @@ def people_events(
 ) -> dict[int, list[EventRow]]:
     """``person_events`` of many people at once: ``person id -> rows``, oldest first."""
     events = ActivityEvent.objects.filter(
-        person_id__in=list(person_ids), occurred_at__gte=start, occurred_at__lt=stop
+        person_id__among=person_ids, occurred_at__gte=start, occurred_at__lt=stop
     )
     if categories:
         events = events.filter(category__in=list(categories))
@@ -83,7 +83,7 @@ def hourly_counts(
     if not hours:
         return {}
     rows = HourlyActor.objects.filter(
-        person_id__in={person_id for person_id, _ in hours},
+        person_id__among={person_id for person_id, _ in hours},
         hour__gte=min(hour for _, hour in hours),
         hour__lte=max(hour for _, hour in hours),
         category=category,
@@ -101,7 +101,7 @@ def hourly_series(
     they had any (at most 24 a day each)."""
     rows = (
         HourlyActor.objects.filter(
-            person_id__in=list(person_ids), hour__gte=start, hour__lt=stop, category=category
+            person_id__among=person_ids, hour__gte=start, hour__lt=stop, category=category
         )
         .values_list("person_id", "hour", "events")
         .order_by()
@@ -130,11 +130,14 @@ def active_hours(
     person did anything, an hour of a thousand exports counting once, like an hour of one.
     Summed in the database from ``ActiveHours`` (one row per person and day, hours as bits);
     people with fewer than ``at_least`` active hours are left out."""
+    person_ids = list(person_ids)
+    if not person_ids:
+        return {}
     bit = [F("hours").bitrightshift(hour).bitand(1) for hour in range(24)]
     weekend = Q(day__iso_week_day__gte=6)
     rows = (
         ActiveHours.objects.filter(
-            person_id__in=list(person_ids), day__gte=start.date(), day__lt=stop.date()
+            person_id__among=person_ids, day__gte=start.date(), day__lt=stop.date()
         )
         .values("person_id")
         .annotate(

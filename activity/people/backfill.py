@@ -13,7 +13,8 @@ from django.db import connection, transaction
 from activity.connectors import CONNECTORS
 from activity.models import ActivityEvent, Source
 from activity.people.linking import page_persons
-from activity.rollups import array_literal, hour_of, person_rollups_add
+from activity.rollups import hour_of, person_rollups_add
+from activity.sql import array_literal
 
 BATCH_SIZE = 5000
 _COLUMNS = ("id", "source_id", "actor_id", "actor_email", "actor_name", "occurred_at", "category")

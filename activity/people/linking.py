@@ -15,7 +15,8 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 
 from activity.models import ActivityEvent, Identity, Person
-from activity.rollups import array_literal, person_rollups_add
+from activity.rollups import person_rollups_add
+from activity.sql import array_literal
 
 if TYPE_CHECKING:
     from activity.people.seen import SyncIdentities

@@ -22,7 +22,7 @@ from django.db.models import Max, Min
 
 from activity.models import ActivityEvent, Identity, Source
 from activity.people.linking import identity_key
-from activity.rollups import array_literal
+from activity.sql import array_literal
 
 logger = logging.getLogger(__name__)
 FLUSH_PAGES = 20
