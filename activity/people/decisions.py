@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from django.db import transaction
 from django.utils import timezone
 
 from activity.models import (
@@ -21,6 +20,7 @@ from activity.models import (
 )
 from activity.people.linking import identity_move, persons_refresh
 from activity.rollups import person_rollups_add
+from activity.transactions import atomic_retried
 
 Rule = Identity.Rule
 
@@ -48,7 +48,7 @@ def _reason(reason: str) -> str:
     return reason
 
 
-@transaction.atomic
+@atomic_retried
 def people_merge(*, keep_id: int, merge_id: int, reason: str, by: str) -> PersonDecision:
     """Merge person ``merge_id`` into ``keep_id``: every identity and event moves, the people
     rollups with them (read from the rollups, not from the events), and the merged person
@@ -104,7 +104,7 @@ def people_merge(*, keep_id: int, merge_id: int, reason: str, by: str) -> Person
     )
 
 
-@transaction.atomic
+@atomic_retried
 def identity_split(*, identity_id: int, reason: str, by: str) -> PersonDecision:
     """Split an identity off its person into a new person of its own, with its events."""
     reason = _reason(reason)
@@ -140,7 +140,7 @@ def identity_split(*, identity_id: int, reason: str, by: str) -> PersonDecision:
     )
 
 
-@transaction.atomic
+@atomic_retried
 def decision_undo(*, decision_id: int, reason: str, by: str) -> PersonDecision:
     """Put back what a decision moved: a merge's identities (and their events) go back to
     the person merged away, which is current again; a split identity goes back to the

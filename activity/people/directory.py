@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import transaction
-
 from activity.models import Identity, Source
 from activity.people.linking import identities_link, identities_relink, persons_refresh
+from activity.people.seen import IdentitiesMoved
+from activity.transactions import atomic_retried
 
 Rule = Identity.Rule
 # A directory is read with a sync at most this often: members change slowly, and a large
@@ -21,7 +21,7 @@ def directory_due(source: Source, *, now: datetime) -> bool:
     return source.directory_read_at is None or now - source.directory_read_at >= DIRECTORY_INTERVAL
 
 
-@transaction.atomic
+@atomic_retried
 def directory_apply(source: Source, members: Iterable, *, now: datetime) -> int:
     """Record each member (``activity.connectors.directory.DirectoryMember``) on its identity
     in ``source``, link the new ones, and move to the person of their email the identities
@@ -72,4 +72,8 @@ def directory_apply(source: Source, members: Iterable, *, now: datetime) -> int:
             "person_id", flat=True
         )
     )
+    # Their persons are locked by now (refreshed): one merged away meanwhile is seen.
+    changed_identities = Identity.objects.filter(source=source, key__in=sorted(changed))
+    if changed_identities.filter(person__merged_into__isnull=False).exists():
+        raise IdentitiesMoved
     return len(members)

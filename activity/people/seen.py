@@ -7,28 +7,30 @@ writes those at most ``FLUSH_PAGES`` pages apart and when the run ends, each tim
 highest event id they cover (``Source.identities_seen_to``). So a killed run loses no
 seen-time: the next run of the source first folds in the events stored after that mark.
 
-A page that takes a person from the run's memory checks, once its persons are locked (see
-``rollups``), that staff or another sync did not move the identity meanwhile; if one did,
-the page is stored again from the database (``IdentitiesMoved``)."""
+A page checks, once its persons are locked (see ``rollups``), that staff did not merge one
+of them away or move an identity it took from the run's memory meanwhile; if they did, the
+page is stored again from the database (``IdentitiesMoved``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Max, Min
 
-from activity.models import ActivityEvent, Identity, Source
+from activity.models import ActivityEvent, Identity, Person, Source
 from activity.people.linking import identity_key
 from activity.sql import array_literal
+from activity.transactions import Conflict
 
 logger = logging.getLogger(__name__)
 FLUSH_PAGES = 20
 
 
-class IdentitiesMoved(Exception):
+class IdentitiesMoved(Conflict):
     """An identity the page took from the run's memory points to another person now."""
 
 
@@ -48,7 +50,10 @@ class SyncIdentities:
     linked: dict[str, Linked] = field(default_factory=dict)
     pending: dict[int, list[datetime]] = field(default_factory=dict)  # id -> [first, last]
     pages: int = 0
-    used: dict[int, int] = field(default_factory=dict)  # this page's: identity id -> person
+    # The page being stored: identity id -> the person it took, and its seen-times (pending
+    # once the page is stored: a page stored again, or not at all, adds none).
+    used: dict[int, int] = field(default_factory=dict)
+    page_times: dict[int, list[datetime]] = field(default_factory=dict)
 
     @classmethod
     def begin(cls, source: Source) -> SyncIdentities:
@@ -71,31 +76,36 @@ class SyncIdentities:
     def seen(self, linked: Linked, first: datetime, last: datetime) -> int:
         """Keep the identity's seen-times for the next write; return its person."""
         self.used[linked.identity_id] = linked.person_id
-        times = self.pending.get(linked.identity_id)
-        if times is None:
-            self.pending[linked.identity_id] = [first, last]
-        else:
-            times[0], times[1] = min(times[0], first), max(times[1], last)
+        self.page_times[linked.identity_id] = [first, last]
         return linked.person_id
 
     def remember(self, key: str, identity_id: int, person_id: int, name: str, email: bool) -> None:
         self.linked[key] = Linked(identity_id, person_id, name, email)
 
-    def check(self) -> None:
-        """Raise ``IdentitiesMoved`` if an identity this page took from memory moved to
-        another person. Call after the page's persons are locked."""
-        used, self.used = self.used, {}
-        if not used:
-            return
-        now = dict(Identity.objects.filter(id__in=list(used)).values_list("id", "person_id"))
-        if any(now.get(identity_id) != person_id for identity_id, person_id in used.items()):
-            self.linked.clear()
-            raise IdentitiesMoved
+    def moved(self) -> bool:
+        """Whether an identity this page took from memory points to another person now."""
+        if not self.used:
+            return False
+        used = self.used
+        now = dict(Identity.objects.filter(id__among=list(used)).values_list("id", "person_id"))
+        return any(now.get(identity_id) != person_id for identity_id, person_id in used.items())
+
+    def page_undone(self) -> None:
+        """The page's transaction was rolled back: forget what it took and linked (the rows
+        it linked are gone; an identity it took may have moved)."""
+        self.used, self.page_times = {}, {}
+        self.linked.clear()
 
     def page_stored(self, *, changed: bool) -> None:
         """After a page's events are stored: write the seen-times if they are due (now, when
         stored events changed: their new times are not after the mark)."""
-        self.used = {}
+        for identity_id, (first, last) in self.page_times.items():
+            times = self.pending.get(identity_id)
+            if times is None:
+                self.pending[identity_id] = [first, last]
+            else:
+                times[0], times[1] = min(times[0], first), max(times[1], last)
+        self.used, self.page_times = {}, {}
         self.pages += 1
         if changed or self.pages >= FLUSH_PAGES:
             self.flush()
@@ -118,6 +128,18 @@ class SyncIdentities:
             logger.exception(
                 "identities' seen-times of source %s left to the next run", self.source_id
             )
+
+
+def page_check(person_ids: Iterable[int], identities: SyncIdentities | None) -> None:
+    """Raise ``IdentitiesMoved`` if, while the page was stored, staff merged away one of its
+    persons (the page linked a new identity to them, or found them by email) or moved an
+    identity it took from its run's memory. Call once the page's persons are locked (the
+    rollups): a decision over them has committed by then, or waits for the page."""
+    ids = list(set(person_ids))
+    if ids and Person.objects.filter(id__among=ids, merged_into__isnull=False).exists():
+        raise IdentitiesMoved
+    if identities is not None and identities.moved():
+        raise IdentitiesMoved
 
 
 def _mark(source_id: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -12,10 +13,11 @@ from django.utils import timezone
 
 from activity.models import ActivityEvent, Download, EventRevision, Source, UserActivitySnapshot
 from activity.people.linking import page_persons
-from activity.people.seen import IdentitiesMoved, SyncIdentities
+from activity.people.seen import SyncIdentities, page_check
 from activity.rollups import COUNTED_COLUMNS, download_rollups_add, rollups_add
 from activity.sync.records import NormalizedEvent
 from activity.sync.values import text
+from activity.transactions import atomically
 
 EVENT_COLUMNS = (
     "source_id",
@@ -117,13 +119,14 @@ def events_save(
     """
     if not events:
         return 0, 0
-    try:
-        return _events_store(source, events, identities)
-    except IdentitiesMoved:  # by staff or another sync, meanwhile: again, from the database
-        return _events_store(source, events, identities)
+    # Stored again, its persons from the database, if staff moved them meanwhile (or the
+    # database broke a deadlock with them by undoing this page).
+    return atomically(
+        functools.partial(_events_store, source, events, identities),
+        undone=identities.page_undone if identities is not None else None,
+    )
 
 
-@transaction.atomic
 def _events_store(
     source: Source, events: Sequence[NormalizedEvent], identities: SyncIdentities | None
 ) -> tuple[int, int]:
@@ -156,8 +159,8 @@ def _events_store(
         download_rollups_add(_download_rollup_rows(source, downloads))
     if stale:
         _replace_changed(source, stale, unique, now)
+    page_check((row[-1] for row, _ in unique.values() if row[-1]), identities)
     if identities is not None:
-        identities.check()  # the page's persons are locked by now (the rollups)
         identities.page_stored(changed=bool(stale))
     return len(inserted), len(stale)
 
