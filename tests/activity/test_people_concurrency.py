@@ -12,6 +12,7 @@ from activity.models import ActivityEvent, Identity, Person, Source, SyncRun
 from activity.people.decisions import DecisionError, people_merge
 from activity.rollups import rollups_rebuild
 from activity.sync.engine import sync_source
+from tests.activity.conftest import seen_times_astray
 from tests.dashboard.people import make_people, rollup_rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -120,6 +121,8 @@ def test_merges_while_syncs_run_fail_nothing_and_leave_no_event_with_a_merged_pe
     current = set(Person.objects.filter(merged_into__isnull=True).values_list("id", flat=True))
     assert set(Identity.objects.values_list("person_id", flat=True)) <= current
     assert not ActivityEvent.objects.exclude(person_id__in=current).exists()
+    # Pages done again counted their identities' seen-times once, from what was stored.
+    assert all(seen_times_astray(source) == {} for source in later)
     kept = rollup_rows()
     rollups_rebuild()
     assert rollup_rows() == kept
