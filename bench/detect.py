@@ -33,10 +33,10 @@ import django
 
 django.setup()
 
-from django.core.cache import caches
 from django.db import connection, transaction
 
 from activity.detections import registry
+from activity.detections.base import process_memo_clear
 from activity.detections.engine import detections_backtest, detections_evaluate
 from activity.models import ActivityEvent, DetectionCursor, Source
 from activity.sync.records import DownloadFacts, NormalizedEvent
@@ -117,7 +117,7 @@ def time_evaluation(source: Source, warmup: int, runs: int, *, cold: bool) -> di
     for run in range(warmup + runs):
         page = page_like_the_newest(source, run)
         if cold:
-            caches["detections"].clear()
+            process_memo_clear()
         with transaction.atomic():
             newest = ActivityEvent.objects.order_by("-id").values_list("id", flat=True).first()
             events_upsert(source=source, events=page)

@@ -175,14 +175,6 @@ TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    # People's baselines of a day, kept by each worker process: every sync page of that day
-    # after the first reads them here instead of summing their month again.
-    "detections": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "detections",
-        "TIMEOUT": 26 * 3600,
-        "OPTIONS": {"MAX_ENTRIES": 100_000},
-    },
 }
 
 # Content Security Policy: no inline script anywhere; everything is served from here.

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import caches
 from django.db import connection
 
+from activity.detections.base import process_memo_clear
 from activity.models import Source
 
 
@@ -17,7 +17,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def fresh_detection_baselines():
     """Baselines cached by one test are not another's: the person ids repeat."""
-    caches["detections"].clear()
+    process_memo_clear()
 
 
 @pytest.fixture

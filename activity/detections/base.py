@@ -166,17 +166,40 @@ class Who(NamedTuple):
     group: str
 
 
+# People's baselines of a day, kept by each worker process: every sync page of that day after
+# the first takes them from here instead of summing their month again. A plain dict of the
+# latest few scopes (days): a cache backend pickled every value, on every page.
+_PROCESS_MEMO: dict[str, dict] = {}
+PROCESS_MEMO_SCOPES = 4
+
+
+def process_memo_clear() -> None:
+    _PROCESS_MEMO.clear()
+
+
 @dataclass
 class Context:
     """What a rule may need besides its events: who people are, with one query per batch."""
 
     dry_run: bool = False
-    # Whether baselines go through the worker process's cache too: not for a backtest, whose
-    # month of days would only churn it (its own context keeps them).
+    # Whether baselines are kept by the worker process too: not for a backtest, whose month
+    # of days would only churn it (its own context keeps them).
     process_cache: bool = True
     _people: dict[int, Who] = field(default_factory=dict)
     # What rules read once per context: a baseline of a day serves every batch of that day.
     memo: dict[Any, Any] = field(default_factory=dict)
+
+    def memo_for(self, scope: str) -> dict:
+        """Where rules keep what they read for ``scope`` (a day's baselines): the process's
+        memo, or with ``process_cache`` off this context's."""
+        if not self.process_cache:
+            return self.memo.setdefault(scope, {})
+        kept = _PROCESS_MEMO.get(scope)
+        if kept is None:
+            while len(_PROCESS_MEMO) >= PROCESS_MEMO_SCOPES:
+                del _PROCESS_MEMO[next(iter(_PROCESS_MEMO))]  # the oldest
+            kept = _PROCESS_MEMO[scope] = {}
+        return kept
 
     def people(self, ids: Iterable[int | None]) -> dict[int, Who]:
         """``id -> Who`` of the given people."""

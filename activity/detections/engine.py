@@ -131,37 +131,82 @@ def _history(since: datetime | None, batch_size: int, context: Context) -> Itera
 def _evaluate(events: list[EventRow], rules, outcome: Evaluation, context: Context) -> None:
     outcome.events += len(events)
     raised = len(outcome.raised)
-    for module, settings in rules:
-        for finding in module.find(events, settings, context):
-            alert_id, created, added = alert_raise(finding=finding)
-            if created:
-                outcome.raised.append(alert_id)
-            elif added:
-                outcome.grown.append(alert_id)
+    findings = [
+        finding for module, settings in rules for finding in module.find(events, settings, context)
+    ]
+    for alert_id, created, added in alerts_raise(findings):
+        if created:
+            outcome.raised.append(alert_id)
+        elif added:
+            outcome.grown.append(alert_id)
     if len(outcome.raised) > raised:
         notifications_collect(alert_ids=outcome.raised[raised:])
+
+
+def alerts_raise(findings: list[Finding]) -> list[tuple[int, bool, int]]:
+    """``alert_raise`` for a batch's findings, each answer in their order: the alerts of their
+    groups read (and locked) at once, the new ones created at once, and all their evidence
+    written in one statement. A finding that can only join an alert by time (a session, a
+    burst), or whose group another finding of the batch holds, is raised alone after."""
+    if not findings:
+        return []
+    keys = {(finding.rule, finding.group_key) for finding in findings}
+    existing = {
+        (alert.rule, alert.group_key): alert
+        for alert in Alert.objects.select_for_update()
+        .filter(rule__in={rule for rule, _ in keys}, group_key__in={key for _, key in keys})
+        .order_by("id")
+        if (alert.rule, alert.group_key) in keys
+    }
+    batch: dict[tuple[str, str], int] = {}  # group -> the finding's place in the batch
+    alone = []
+    for n, finding in enumerate(findings):
+        key = (finding.rule, finding.group_key)
+        if key in batch or (key not in existing and finding.join_within is not None):
+            alone.append(n)
+        else:
+            batch[key] = n
+    answers: list[tuple[int, bool, int] | None] = [None] * len(findings)
+    evidence: list[tuple[int, list[EventRow]]] = []
+    new = [findings[n] for key, n in batch.items() if key not in existing]
+    created: list[Alert] = []
+    if new:
+        try:
+            with transaction.atomic():
+                created = Alert.objects.bulk_create([_new_alert(finding) for finding in new])
+        except IntegrityError:  # another evaluation raised one of them meanwhile: one at a time
+            alone += [n for key, n in batch.items() if key not in existing]
+    for alert in created:
+        evidence.append((alert.pk, _distinct_events(findings[batch[alert.rule, alert.group_key]])))
+        answers[batch[alert.rule, alert.group_key]] = (alert.pk, True, 0)
+    grown = [(n, findings[n], existing[key]) for key, n in batch.items() if key in existing]
+    held = _evidence_held(
+        [alert.pk for _, _, alert in grown],
+        [event.id for _, finding, _ in grown for event in finding.events],
+    )
+    for n, finding, alert in grown:
+        added = [e for e in _distinct_events(finding) if (alert.pk, e.id) not in held]
+        if added:
+            evidence.append((alert.pk, added))
+            _alert_grow(alert, finding, added)
+        answers[n] = (alert.pk, False, len(added))
+    _evidence_add(evidence)
+    for n in sorted(alone):
+        answers[n] = alert_raise(finding=findings[n])
+    return answers
 
 
 def alert_raise(*, finding: Finding) -> tuple[int, bool, int]:
     """Make the finding an alert, or add its new events to its group's alert; return the
     alert's id, whether it is new, and how many events it gained."""
-    events = list({event.id: event for event in finding.events}.values())
+    events = _distinct_events(finding)
     alert = _group_alert(finding)
     created = alert is None
     if created:
         try:
             with transaction.atomic():
-                alert = Alert.objects.create(
-                    rule=finding.rule,
-                    severity=finding.severity,
-                    person_id=finding.person_id,
-                    subject=finding.subject,
-                    group_key=finding.group_key,
-                    first_event_at=finding.first_event_at,
-                    last_event_at=finding.last_event_at,
-                    explanation=finding.explanation,
-                    events=len(events),
-                )
+                alert = _new_alert(finding)
+                alert.save(force_insert=True)
         except IntegrityError:  # another evaluation raised it meanwhile
             created = False
             alert = Alert.objects.select_for_update().get(
@@ -169,30 +214,63 @@ def alert_raise(*, finding: Finding) -> tuple[int, bool, int]:
             )
     new = events
     if not created:  # which of the finding's events the alert holds already (it is locked)
-        known = set(
-            alert.evidence.filter(event_id__among=[event.id for event in events]).values_list(
-                "event_id", flat=True
-            )
-        )
-        new = [event for event in events if event.id not in known]
+        held = _evidence_held([alert.pk], [event.id for event in events])
+        new = [event for event in events if (alert.pk, event.id) not in held]
         if not new:
             return alert.pk, False, 0
-    _evidence_add(alert.pk, new)
-    if not created:
-        times = [event.occurred_at for event in new] + [alert.first_event_at, alert.last_event_at]
-        severity = max(alert.severity, finding.severity, key=lambda s: SEVERITY_RANK.get(s, 0))
-        Alert.objects.filter(pk=alert.pk).update(
-            events=alert.events + len(new),
-            first_event_at=min(times),
-            last_event_at=max(times),
-            severity=severity,
-            explanation=finding.explanation,
-            updated_at=timezone.now(),
-        )
+        _alert_grow(alert, finding, new)
+    _evidence_add([(alert.pk, new)])
     return alert.pk, created, 0 if created else len(new)
 
 
-def _evidence_add(alert_id: int, events: list[EventRow]) -> None:
+def _distinct_events(finding: Finding) -> list[EventRow]:
+    return list({event.id: event for event in finding.events}.values())
+
+
+def _new_alert(finding: Finding) -> Alert:
+    return Alert(
+        rule=finding.rule,
+        severity=finding.severity,
+        person_id=finding.person_id,
+        subject=finding.subject,
+        group_key=finding.group_key,
+        first_event_at=finding.first_event_at,
+        last_event_at=finding.last_event_at,
+        explanation=finding.explanation,
+        events=len(_distinct_events(finding)),
+    )
+
+
+def _alert_grow(alert: Alert, finding: Finding, new: list[EventRow]) -> None:
+    """The locked ``alert`` gains the finding's ``new`` events: its count, span, severity."""
+    times = [event.occurred_at for event in new] + [alert.first_event_at, alert.last_event_at]
+    severity = max(alert.severity, finding.severity, key=lambda s: SEVERITY_RANK.get(s, 0))
+    Alert.objects.filter(pk=alert.pk).update(
+        events=alert.events + len(new),
+        first_event_at=min(times),
+        last_event_at=max(times),
+        severity=severity,
+        explanation=finding.explanation,
+        updated_at=timezone.now(),
+    )
+
+
+def _evidence_held(alert_ids: list[int], event_ids: list[int]) -> set[tuple[int, int]]:
+    """Which of the events the alerts hold already: ``(alert id, event id)``."""
+    if not alert_ids:
+        return set()
+    return set(
+        AlertEvidence.objects.filter(
+            alert_id__among=alert_ids, event_id__among=event_ids
+        ).values_list("alert_id", "event_id")
+    )
+
+
+def _evidence_add(evidence: list[tuple[int, list[EventRow]]]) -> None:
+    """Write ``(alert id, its new events)``: one statement of arrays on PostgreSQL."""
+    rows = [(alert_id, event) for alert_id, events in evidence for event in events]
+    if not rows:
+        return
     if connection.vendor != "postgresql":
         AlertEvidence.objects.bulk_create(
             AlertEvidence(
@@ -202,18 +280,17 @@ def _evidence_add(alert_id: int, events: list[EventRow]) -> None:
                 external_id=event.external_id,
                 occurred_at=event.occurred_at,
             )
-            for event in events
+            for alert_id, event in rows
         )
         return
-    # An alert of a busy day holds hundreds of events: one statement of arrays, no models.
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {AlertEvidence._meta.db_table} "
-            "(alert_id, event_id, source_id, external_id, occurred_at) SELECT %s, * FROM "
-            "unnest(%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])",
+            "(alert_id, event_id, source_id, external_id, occurred_at) SELECT * FROM "
+            "unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])",
             [
-                alert_id,
-                *(array_literal(getattr(e, name) for e in events) for name in _EVIDENCE_FIELDS),
+                array_literal(alert_id for alert_id, _ in rows),
+                *(array_literal(getattr(e, name) for _, e in rows) for name in _EVIDENCE_FIELDS),
             ],
         )
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import Q
 
 from activity.detections.base import EventRow, event_rows
 from activity.models import ActiveHours, ActivityEvent, Download, HourlyActor
@@ -123,47 +123,51 @@ def scheduled_deliveries(event_ids: Iterable[int]) -> set[int]:
 
 
 def active_hours(
-    person_ids: Iterable[int], start: datetime, stop: datetime, *, at_least: int = 1
-) -> dict[int, tuple[tuple[int, ...], int]]:
-    """``person id -> (active hours at each hour of the day 0-23, active hours on weekends)``
-    over the UTC days from ``start`` to ``stop`` (whole days): the clock hours in which each
-    person did anything, an hour of a thousand exports counting once, like an hour of one.
-    Read from ``ActiveHours`` (one row per person and day, hours as bits); people with fewer
-    than ``at_least`` active hours are left out.
+    person_ids: Iterable[int], days: Iterable[datetime], baseline_days: int, *, at_least: int = 1
+) -> dict[datetime, dict[int, tuple[tuple[int, ...], int]]]:
+    """For each of ``days`` (UTC midnights), ``person id -> (active hours at each hour of the
+    day 0-23, active hours on weekends)`` over the ``baseline_days`` before it: the clock hours
+    in which each person did anything, an hour of a thousand exports counting once, like an
+    hour of one. Read from ``ActiveHours`` (one row per person and day, hours as bits), once
+    for all the days; people with fewer than ``at_least`` active hours are left out.
 
     The rows (a month of hundreds of people: thousands) are summed here, each day's bits
     spread into 16-bit lanes of one integer (``_LANES``): a few integer operations a row,
     where the database evaluated an expression per hour for every row."""
-    person_ids = list(person_ids)
-    if not person_ids:
-        return {}
+    person_ids, days = list(person_ids), sorted(days)
+    if not person_ids or not days:
+        return {day: {} for day in days}
+    span = timedelta(days=baseline_days)
+    windows = [(day, (day - span).date(), day.date()) for day in days]
     rows = (
         ActiveHours.objects.filter(
-            person_id__among=person_ids, day__gte=start.date(), day__lt=stop.date()
+            person_id__among=person_ids, day__gte=windows[0][1], day__lt=windows[-1][2]
         )
-        .annotate(
-            weekend=ExpressionWrapper(Q(day__iso_week_day__gte=6), output_field=BooleanField())
-        )
-        .values_list("person_id", "hours", "weekend")
+        .values_list("person_id", "day", "hours")
         .order_by()
     )
     sql, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:  # plain rows: thousands, without a model's cost each
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    lanes: dict[int, int] = {}
-    weekend: dict[int, int] = {}
+    lanes: dict[datetime, dict[int, int]] = {day: {} for day in days}
+    weekend: dict[datetime, dict[int, int]] = {day: {} for day in days}
     low, middle, high = _LANES
-    for person_id, hours, on_weekend in fetched:
+    for person_id, day, hours in fetched:
         spread = low[hours & 255] | middle[hours >> 8 & 255] | high[hours >> 16 & 255]
-        lanes[person_id] = lanes.get(person_id, 0) + spread
-        if on_weekend:
-            weekend[person_id] = weekend.get(person_id, 0) + hours.bit_count()
-    found = {}
-    for person_id, packed in lanes.items():
-        by_hour = struct.unpack("<24H", packed.to_bytes(48, "little"))
-        if sum(by_hour) >= at_least:
-            found[person_id] = (by_hour, weekend.get(person_id, 0))
+        on_weekend = hours.bit_count() if day.isoweekday() >= 6 else 0
+        for key, start, stop in windows:
+            if start <= day < stop:
+                summed = lanes[key]
+                summed[person_id] = summed.get(person_id, 0) + spread
+                if on_weekend:
+                    weekend[key][person_id] = weekend[key].get(person_id, 0) + on_weekend
+    found: dict[datetime, dict[int, tuple[tuple[int, ...], int]]] = {day: {} for day in days}
+    for day in days:
+        for person_id, packed in lanes[day].items():
+            by_hour = struct.unpack("<24H", packed.to_bytes(48, "little"))
+            if sum(by_hour) >= at_least:
+                found[day][person_id] = (by_hour, weekend[day].get(person_id, 0))
     return found
 
 

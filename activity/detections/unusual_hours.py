@@ -21,8 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.cache import caches
-
 from activity.detections import history
 from activity.detections.base import (
     Context,
@@ -118,8 +116,9 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
         if event.person_kind == HUMAN:
             by_day[history.day_start(event.occurred_at)][event.person_id].append(event)
     findings = []
+    habits = _habits(by_day, settings, context)
     for day, page_rows in by_day.items():
-        known = _habits(page_rows, day, settings, context)
+        known = habits[day]
         flagged: dict[int, tuple[Usual, bool]] = {}
         for person_id in page_rows:
             if not known[person_id]:
@@ -156,29 +155,33 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
 
 
 def _habits(
-    person_ids: Iterable[int], day: datetime, settings: Settings, context: Context
-) -> dict[int, tuple]:
-    """``person id -> (active hours by hour of the day, on weekends)`` over the baseline before
-    ``day``, or ``()`` for someone with too few to judge. A day's baselines do not change with
-    that day's events: kept in the context (a backtest's batches) and in the process's cache
-    (the sync pages of the day), read from the database once."""
-    scope = f"{NAME}:{day:%Y-%m-%d}:{settings.baseline_days}:{settings.min_baseline_hours}"
-    known = context.memo.setdefault(scope, {})
-    missing = [person_id for person_id in person_ids if person_id not in known]
+    people_by_day: dict[datetime, Iterable[int]], settings: Settings, context: Context
+) -> dict[datetime, dict[int, tuple]]:
+    """For each day, ``person id -> (active hours by hour of the day, on weekends)`` over the
+    baseline before it, or ``()`` for someone with too few to judge. A day's baselines do not
+    change with that day's events: kept by the worker process (the sync pages of the day) or
+    the context (a backtest's batches), read from the database once, for all the days of a
+    batch in one question."""
+    known = {
+        day: context.memo_for(
+            f"{NAME}:{day:%Y-%m-%d}:{settings.baseline_days}:{settings.min_baseline_hours}"
+        )
+        for day in people_by_day
+    }
+    missing = {
+        day: [person_id for person_id in people if person_id not in known[day]]
+        for day, people in people_by_day.items()
+    }
+    missing = {day: people for day, people in missing.items() if people}
     if missing:
-        keys = {person_id: f"{scope}:{person_id}" for person_id in missing}
-        cache = caches["detections"] if context.process_cache else None
-        cached = cache.get_many(keys.values()) if cache else {}
         read = history.active_hours(
-            [person_id for person_id in missing if keys[person_id] not in cached],
-            day - timedelta(days=settings.baseline_days),
-            day,
+            {person_id for people in missing.values() for person_id in people},
+            missing,
+            settings.baseline_days,
             at_least=settings.min_baseline_hours,
         )
-        fresh = {keys[p]: read.get(p, ()) for p in missing if keys[p] not in cached}
-        if cache:
-            cache.set_many(fresh)
-        known.update({p: cached.get(keys[p], fresh.get(keys[p])) for p in missing})
+        for day, people in missing.items():
+            known[day].update({person_id: read[day].get(person_id, ()) for person_id in people})
     return known
 
 
