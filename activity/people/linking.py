@@ -123,6 +123,10 @@ def _identities_write(
     if relink:
         identities_relink(relink, rule=Rule.EMAIL)
         persons.update(Identity.objects.filter(id__in=relink).values_list("key", "person_id"))
+    if identities is not None and (unlinked or relink):
+        # Found by email, unlocked: a merge may take them away before the page locks them.
+        moved = set(unlinked) | set(relink)
+        identities.page_linked.update(persons[key] for i, key, *_ in returned if i in moved)
     if identities is not None:
         for identity_id, key, _, _, _ in returned:
             one = seen[key]

@@ -54,6 +54,7 @@ class SyncIdentities:
     # once the page is stored: a page stored again, or not at all, adds none).
     used: dict[int, int] = field(default_factory=dict)
     page_times: dict[int, list[datetime]] = field(default_factory=dict)
+    page_linked: set[int] = field(default_factory=set)  # persons it linked identities to
 
     @classmethod
     def begin(cls, source: Source) -> SyncIdentities:
@@ -93,7 +94,7 @@ class SyncIdentities:
     def page_undone(self) -> None:
         """The page's transaction was rolled back: forget what it took and linked (the rows
         it linked are gone; an identity it took may have moved)."""
-        self.used, self.page_times = {}, {}
+        self.used, self.page_times, self.page_linked = {}, {}, set()
         self.linked.clear()
 
     def page_stored(self, *, changed: bool) -> None:
@@ -105,7 +106,7 @@ class SyncIdentities:
                 self.pending[identity_id] = [first, last]
             else:
                 times[0], times[1] = min(times[0], first), max(times[1], last)
-        self.used, self.page_times = {}, {}
+        self.used, self.page_times, self.page_linked = {}, {}, set()
         self.pages += 1
         if changed or self.pages >= FLUSH_PAGES:
             self.flush()
@@ -131,11 +132,11 @@ class SyncIdentities:
 
 
 def page_check(person_ids: Iterable[int], identities: SyncIdentities | None) -> None:
-    """Raise ``IdentitiesMoved`` if, while the page was stored, staff merged away one of its
-    persons (the page linked a new identity to them, or found them by email) or moved an
-    identity it took from its run's memory. Call once the page's persons are locked (the
-    rollups): a decision over them has committed by then, or waits for the page."""
-    ids = list(set(person_ids))
+    """Raise ``IdentitiesMoved`` if, while the page was stored, staff merged away a person it
+    linked identities to (found by email, before any lock) or moved an identity it took from
+    its run's memory. Call once the page's persons are locked (the rollups): a decision over
+    them has committed by then, or waits for the page. Without a run, every person is checked."""
+    ids = list(identities.page_linked if identities is not None else set(person_ids))
     if ids and Person.objects.filter(id__among=ids, merged_into__isnull=False).exists():
         raise IdentitiesMoved
     if identities is not None and identities.moved():
