@@ -205,9 +205,11 @@ class Context:
         """``id -> Who`` of the given people."""
         missing = {pk for pk in ids if pk is not None and pk not in self._people}
         if missing:
-            for pk, kind, name, email, group in Person.objects.filter(
-                pk__among=missing
-            ).values_list("pk", "kind", "display_name", "primary_email", "peer_group"):
+            for pk, kind, name, email, group in (
+                Person.objects.filter(pk__among=missing)
+                .order_by()
+                .values_list("pk", "kind", "display_name", "primary_email", "peer_group")
+            ):
                 self._people[pk] = Who(kind, name or email or f"person {pk}", email, group)
         return self._people
 

@@ -7,8 +7,9 @@ Each question is asked once for all the people of a batch."""
 from __future__ import annotations
 
 import struct
+from bisect import bisect_left
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Q
@@ -133,7 +134,8 @@ def active_hours(
 
     The rows (a month of hundreds of people: thousands) are summed here, each day's bits
     spread into 16-bit lanes of one integer (``_LANES``): a few integer operations a row,
-    where the database evaluated an expression per hour for every row."""
+    where the database evaluated an expression per hour for every row. A person's days are
+    added up in one running sum, each window a difference of two of its sums."""
     person_ids, days = list(person_ids), sorted(days)
     if not person_ids or not days:
         return {day: {} for day in days}
@@ -144,30 +146,36 @@ def active_hours(
             person_id__among=person_ids, day__gte=windows[0][1], day__lt=windows[-1][2]
         )
         .values_list("person_id", "day", "hours")
-        .order_by()
+        .order_by("person_id", "day")  # the index's order
     )
     sql, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:  # plain rows: thousands, without a model's cost each
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    lanes: dict[datetime, dict[int, int]] = {day: {} for day in days}
-    weekend: dict[datetime, dict[int, int]] = {day: {} for day in days}
-    low, middle, high = _LANES
-    for person_id, day, hours in fetched:
-        spread = low[hours & 255] | middle[hours >> 8 & 255] | high[hours >> 16 & 255]
-        on_weekend = hours.bit_count() if day.isoweekday() >= 6 else 0
-        for key, start, stop in windows:
-            if start <= day < stop:
-                summed = lanes[key]
-                summed[person_id] = summed.get(person_id, 0) + spread
-                if on_weekend:
-                    weekend[key][person_id] = weekend[key].get(person_id, 0) + on_weekend
     found: dict[datetime, dict[int, tuple[tuple[int, ...], int]]] = {day: {} for day in days}
-    for day in days:
-        for person_id, packed in lanes[day].items():
-            by_hour = struct.unpack("<24H", packed.to_bytes(48, "little"))
+
+    def person_done(person_id: int, on: list[date], lanes: list[int], weekend: list[int]) -> None:
+        # Each window's sums as differences of the running sums (one pass, any number of days).
+        for key, start, stop in windows:
+            first, last = bisect_left(on, start), bisect_left(on, stop)
+            by_hour = struct.unpack("<24H", (lanes[last] - lanes[first]).to_bytes(48, "little"))
             if sum(by_hour) >= at_least:
-                found[day][person_id] = (by_hour, weekend[day].get(person_id, 0))
+                found[key][person_id] = (by_hour, weekend[last] - weekend[first])
+
+    low, middle, high = _LANES
+    current, on, lanes, weekend = None, [], [0], [0]
+    for person_id, day, hours in fetched:
+        if person_id != current:
+            if current is not None:
+                person_done(current, on, lanes, weekend)
+            current, on, lanes, weekend = person_id, [], [0], [0]
+        on.append(day)
+        lanes.append(
+            lanes[-1] + (low[hours & 255] | middle[hours >> 8 & 255] | high[hours >> 16 & 255])
+        )
+        weekend.append(weekend[-1] + (hours.bit_count() if day.isoweekday() >= 6 else 0))
+    if current is not None:
+        person_done(current, on, lanes, weekend)
     return found
 
 
