@@ -36,18 +36,25 @@ def events_purge(
             )
             if not ids:
                 return total
-            doomed = ActivityEvent.objects.filter(id__in=ids)
-            counted = list(doomed.values_list("source_id", *COUNTED_COLUMNS))
-            doomed_downloads = Download.objects.filter(event_id__in=ids)
-            downloads = list(
-                doomed_downloads.values_list("source_id", "downloaded_at", "file_type", "user_name")
-            )
-            doomed_downloads._raw_delete(Download.objects.db)
-            EventRevision.objects.filter(event_id__in=ids)._raw_delete(EventRevision.objects.db)
-            deleted = ActivityEvent.objects.filter(id__in=ids)._raw_delete(ActivityEvent.objects.db)
-            # Taken out once the events are gone: the active hours are recounted from those left.
-            rollups_add(counted, sign=-1)
-            download_rollups_add(downloads, sign=-1)
+            deleted = events_delete(ids)
         total += deleted
         if on_batch:
             on_batch(total)
+
+
+def events_delete(ids: list[int]) -> int:
+    """Delete these events, their download rows and earlier versions, and take them out of
+    the rollups; return how many. Call inside a transaction."""
+    doomed = ActivityEvent.objects.filter(id__in=ids)
+    counted = list(doomed.values_list("source_id", *COUNTED_COLUMNS))
+    doomed_downloads = Download.objects.filter(event_id__in=ids)
+    downloads = list(
+        doomed_downloads.values_list("source_id", "downloaded_at", "file_type", "user_name")
+    )
+    doomed_downloads._raw_delete(Download.objects.db)
+    EventRevision.objects.filter(event_id__in=ids)._raw_delete(EventRevision.objects.db)
+    deleted = doomed._raw_delete(ActivityEvent.objects.db)
+    # Taken out once the events are gone: the active hours are recounted from those left.
+    rollups_add(counted, sign=-1)
+    download_rollups_add(downloads, sign=-1)
+    return deleted
