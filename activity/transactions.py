@@ -43,7 +43,8 @@ def atomically[R](work: Callable[[], R], *, undone: Callable[[], None] | None = 
         except (OperationalError, Conflict) as error:
             if not transient(error):
                 raise
-            logger.warning("%s: %s; doing it again", getattr(work, "__name__", "work"), error)
+            name = getattr(getattr(work, "func", work), "__name__", "work")  # a partial's
+            logger.warning("%s: %s; doing it again", name, error)
             if undone is not None:
                 undone()
     with transaction.atomic():

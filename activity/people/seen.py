@@ -31,7 +31,9 @@ FLUSH_PAGES = 20
 
 
 class IdentitiesMoved(Conflict):
-    """An identity the page took from the run's memory points to another person now."""
+    """Another transaction moved what was being linked before it was locked: an identity
+    the page took from the run's memory points to another person now, or a person it (or a
+    directory read) linked an identity to was merged away."""
 
 
 @dataclass(slots=True)
