@@ -6,13 +6,11 @@ Each question is asked once for all the people of a batch."""
 
 from __future__ import annotations
 
-import struct
-from bisect import bisect_left
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from itertools import batched, pairwise
 
-from django.db import connection
-from django.db.models import Q
+from django.db.models import CharField, F, Func, Q, StringAgg, Value
 
 from activity.detections.base import EventRow, event_rows
 from activity.models import ActiveHours, ActivityEvent, Download, HourlyActor
@@ -124,69 +122,106 @@ def scheduled_deliveries(event_ids: Iterable[int]) -> set[int]:
 
 
 def active_hours(
-    person_ids: Iterable[int], days: Iterable[datetime], baseline_days: int, *, at_least: int = 1
+    people_by_day: Mapping[datetime, Iterable[int]], baseline_days: int, *, at_least: int = 1
 ) -> dict[datetime, dict[int, tuple[tuple[int, ...], int]]]:
-    """For each of ``days`` (UTC midnights), ``person id -> (active hours at each hour of the
-    day 0-23, active hours on weekends)`` over the ``baseline_days`` before it: the clock hours
-    in which each person did anything, an hour of a thousand exports counting once, like an
-    hour of one. Read from ``ActiveHours`` (one row per person and day, hours as bits), once
-    for all the days; people with fewer than ``at_least`` active hours are left out.
+    """For each day (a UTC midnight) and each of its people, ``person id -> (active hours at
+    each hour of the day 0-23, active hours on weekends)`` over the ``baseline_days`` before
+    it: the clock hours in which the person did anything, an hour of a thousand exports
+    counting once, like an hour of one. Read from ``ActiveHours`` (one row per person and
+    day, hours as bits); people with fewer than ``at_least`` active hours are left out.
 
-    The rows (a month of hundreds of people: thousands) are summed here, each day's bits
-    spread into 16-bit lanes of one integer (``_LANES``): a few integer operations a row,
-    where the database evaluated an expression per hour for every row. A person's days are
-    added up in one running sum, each window a difference of two of its sums."""
-    person_ids, days = list(person_ids), sorted(days)
-    if not person_ids or not days:
-        return {day: {} for day in days}
+    The database sends strings, not rows: each row as 48 bits in hex (``_DayBits``), joined per
+    person and stretch of days, the stretches cut at every window's ends so that each row is
+    formatted once. A window's stretches, joined, are read as one integer, and a count of the
+    bits under a mask (``_HOUR_MASKS``) adds up one hour of every day at once."""
+    wanted = {day: set(people) for day, people in people_by_day.items()}
+    found: dict[datetime, dict[int, tuple[tuple[int, ...], int]]] = {day: {} for day in wanted}
     span = timedelta(days=baseline_days)
-    windows = [(day, (day - span).date(), day.date()) for day in days]
-    rows = (
-        ActiveHours.objects.filter(
-            person_id__among=person_ids, day__gte=windows[0][1], day__lt=windows[-1][2]
+    for some in batched(sorted(day for day, people in wanted.items() if people), WINDOWS_AT_ONCE):
+        ends = sorted({day.date() for day in some} | {(day - span).date() for day in some})
+        stretches = list(pairwise(ends))
+        windows = [
+            (
+                day,
+                [
+                    n
+                    for n, (start, stop) in enumerate(stretches)
+                    if start >= (day - span).date() and stop <= day.date()
+                ],
+            )
+            for day in some
+        ]
+        rows = (
+            ActiveHours.objects.filter(
+                person_id__among=set().union(*(wanted[day] for day in some)),
+                day__gte=ends[0],
+                day__lt=ends[-1],
+            )
+            .order_by()
+            .values("person_id")
+            .annotate(
+                **{
+                    f"stretch_{n}": StringAgg(
+                        _DayBits(), Value(""), filter=Q(day__gte=start, day__lt=stop)
+                    )
+                    for n, (start, stop) in enumerate(stretches)
+                }
+            )
+            .values_list("person_id", *(f"stretch_{n}" for n in range(len(stretches))))
         )
-        .values_list("person_id", "day", "hours")
-        .order_by("person_id", "day")  # the index's order
-    )
-    sql, params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:  # plain rows: thousands, without a model's cost each
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
-    found: dict[datetime, dict[int, tuple[tuple[int, ...], int]]] = {day: {} for day in days}
-
-    def person_done(person_id: int, on: list[date], lanes: list[int], weekend: list[int]) -> None:
-        # Each window's sums as differences of the running sums (one pass, any number of days).
-        for key, start, stop in windows:
-            first, last = bisect_left(on, start), bisect_left(on, stop)
-            by_hour = struct.unpack("<24H", (lanes[last] - lanes[first]).to_bytes(48, "little"))
-            if sum(by_hour) >= at_least:
-                found[key][person_id] = (by_hour, weekend[last] - weekend[first])
-
-    low, middle, high = _LANES
-    current, on, lanes, weekend = None, [], [0], [0]
-    for person_id, day, hours in fetched:
-        if person_id != current:
-            if current is not None:
-                person_done(current, on, lanes, weekend)
-            current, on, lanes, weekend = person_id, [], [0], [0]
-        on.append(day)
-        lanes.append(
-            lanes[-1] + (low[hours & 255] | middle[hours >> 8 & 255] | high[hours >> 16 & 255])
-        )
-        weekend.append(weekend[-1] + (hours.bit_count() if day.isoweekday() >= 6 else 0))
-    if current is not None:
-        person_done(current, on, lanes, weekend)
+        for person_id, *texts in rows:
+            for day, parts in windows:
+                if person_id not in wanted[day]:
+                    continue
+                text = "".join(texts[n] for n in parts if texts[n])
+                if text and (habits := _habits_unpacked(int(text, 16), at_least)):
+                    found[day][person_id] = habits
     return found
 
 
-def _spread(byte: int, first_hour: int) -> int:
-    """The bits of ``byte`` (hours ``first_hour`` on) each in its own 16-bit lane."""
-    return sum(1 << 16 * (first_hour + bit) for bit in range(8) if byte >> bit & 1)
+# One statement asks for at most this many days' windows (a backtest's batch can span weeks).
+WINDOWS_AT_ONCE = 8
+# A day as 48 bits: its weekend hours (the same as its hours on a Saturday or Sunday, else
+# none) above its hours. The masks reach over a year of days, the longest baseline.
+_DAY_BITS = 48
+_LONGEST = 366
+_HOUR_MASKS = tuple(
+    sum(1 << (_DAY_BITS * day + hour) for day in range(_LONGEST)) for hour in range(24)
+)
+_HOURS_MASK = sum(_HOUR_MASKS)
+_WEEKEND_MASK = _HOURS_MASK << 24
 
 
-# Per byte of a day's hours (0-7, 8-15, 16-23): the byte's bits spread into 16-bit lanes. A
-# lane counts up to 65,535 days, beyond any baseline.
-_LANES = tuple(tuple(_spread(byte, 8 * part) for byte in range(256)) for part in range(3))
+def _habits_unpacked(packed: int, at_least: int) -> tuple[tuple[int, ...], int] | None:
+    if (packed & _HOURS_MASK).bit_count() < at_least:
+        return None
+    by_hour = tuple((packed & mask).bit_count() for mask in _HOUR_MASKS)
+    return by_hour, (packed & _WEEKEND_MASK).bit_count()
+
+
+class _DayBits(Func):
+    """An ``ActiveHours`` row as 12 hex digits: ``hours``, with a copy 24 bits above it if
+    ``day`` is a Saturday or Sunday."""
+
+    output_field = CharField()
+
+    def __init__(self) -> None:
+        super().__init__(F("hours"), F("day"))
+
+    def as_sql(self, compiler, connection, **extra):
+        (hours, hours_params), (day, day_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        if connection.vendor == "postgresql":
+            # 2000-01-03 was a Monday (an integer sum: EXTRACT is numeric, and slow).
+            weekend = f"({day} - DATE '2000-01-03') %% 7 >= 5"
+            packed = f"{hours}::bigint | CASE WHEN {weekend} THEN {hours}::bigint << 24 ELSE 0 END"
+            sql = f"lpad(to_hex({packed}), 12, '0')"
+        else:
+            weekend = f"strftime('%%w', {day}) IN ('0', '6')"
+            packed = f"{hours} | CASE WHEN {weekend} THEN {hours} << 24 ELSE 0 END"
+            sql = f"printf('%%012X', {packed})"
+        return sql, (*hours_params, *day_params, *hours_params)
 
 
 def hour_start(moment: datetime) -> datetime:

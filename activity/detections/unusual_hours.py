@@ -175,10 +175,7 @@ def _habits(
     missing = {day: people for day, people in missing.items() if people}
     if missing:
         read = history.active_hours(
-            {person_id for people in missing.values() for person_id in people},
-            missing,
-            settings.baseline_days,
-            at_least=settings.min_baseline_hours,
+            missing, settings.baseline_days, at_least=settings.min_baseline_hours
         )
         for day, people in missing.items():
             known[day].update({person_id: read[day].get(person_id, ()) for person_id in people})

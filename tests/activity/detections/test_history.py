@@ -27,7 +27,8 @@ def test_active_hours_of_several_days_are_each_days_own_window():
         ActiveHours(person=person, day=day, hours=hours) for (person, day), hours in rows.items()
     )
     sunday, tuesday = datetime(2026, 11, 29, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
-    found = history.active_hours([ada.pk, bob.pk], [tuesday, sunday], 3)
+    both = [ada.pk, bob.pk]
+    found = history.active_hours({tuesday: both, sunday: both}, 3)
 
     def hours(*counts: tuple[int, int]) -> tuple[int, ...]:
         by_hour = [0] * 24
@@ -42,7 +43,7 @@ def test_active_hours_of_several_days_are_each_days_own_window():
         bob.pk: (hours((23, 1)), 1),
     }
     # Too few active hours to judge: left out.
-    assert history.active_hours([ada.pk, bob.pk], [tuesday], 3, at_least=2)[tuesday] == {
+    assert history.active_hours({tuesday: both}, 3, at_least=2)[tuesday] == {
         ada.pk: (hours((3, 1), (9, 1)), 1)
     }
 
