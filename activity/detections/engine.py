@@ -52,11 +52,9 @@ def detections_evaluate(*, source_id: int, batch_size: int = BATCH_SIZE) -> Eval
     """Evaluate the enabled rules over the source's events not evaluated yet."""
     outcome = Evaluation()
     rules = rules_enabled()
-    DetectionCursor.objects.get_or_create(source_id=source_id)
     while True:
         with transaction.atomic():
-            # The row lock makes two evaluations of one source take turns.
-            cursor = DetectionCursor.objects.select_for_update().get(source_id=source_id)
+            cursor = _cursor_locked(source_id)
             context = Context()
             events = event_rows(
                 ActivityEvent.objects.filter(
@@ -72,6 +70,17 @@ def detections_evaluate(*, source_id: int, batch_size: int = BATCH_SIZE) -> Eval
         if len(events) < batch_size:
             notifications_release()
             return outcome
+
+
+def _cursor_locked(source_id: int) -> DetectionCursor:
+    """The source's cursor, made on its first evaluation, locked: the row lock makes two
+    evaluations of one source take turns."""
+    locked = DetectionCursor.objects.select_for_update()
+    cursor = locked.filter(source_id=source_id).first()
+    if cursor is None:
+        DetectionCursor.objects.get_or_create(source_id=source_id)
+        cursor = locked.get(source_id=source_id)
+    return cursor
 
 
 def detections_backtest(
@@ -130,17 +139,18 @@ def _history(since: datetime | None, batch_size: int, context: Context) -> Itera
 
 def _evaluate(events: list[EventRow], rules, outcome: Evaluation, context: Context) -> None:
     outcome.events += len(events)
-    raised = len(outcome.raised)
     findings = [
         finding for module, settings in rules for finding in module.find(events, settings, context)
     ]
-    for alert_id, created, added in alerts_raise(findings):
+    raised = []
+    for finding, (alert_id, created, added) in zip(findings, alerts_raise(findings), strict=True):
         if created:
             outcome.raised.append(alert_id)
+            raised.append(Alert(pk=alert_id, rule=finding.rule, severity=finding.severity))
         elif added:
             outcome.grown.append(alert_id)
-    if len(outcome.raised) > raised:
-        notifications_collect(alert_ids=outcome.raised[raised:])
+    if raised:
+        notifications_collect(alerts=raised)
 
 
 def alerts_raise(findings: list[Finding]) -> list[tuple[int, bool, int]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
 
 from activity.detections import history
@@ -72,27 +73,35 @@ class Usual:
         return f"{self.start:02d}:00 to {(self.start + self.length) % 24:02d}:00 UTC"
 
 
-@dataclass(frozen=True)
 class Habits:
-    """A person's active hours in the baseline, by hour of the day."""
+    """A person's active hours in the baseline, by hour of the day, judged by one rule's
+    settings: kept by the worker for the day, so the work here is done once per person."""
 
-    by_hour: tuple[int, ...]  # 24
-    weekend: int
+    def __init__(self, by_hour: tuple[int, ...], weekend: int, settings: Settings) -> None:
+        self.by_hour = by_hour  # 24
+        self.weekend = weekend
+        self.total = total = sum(by_hour)
+        self.coverage = settings.coverage
+        self.rare_weekends = (weekend / total if total else 0.0) < settings.weekend_share
+        self._reach = range(1 - settings.hours_outside, settings.hours_outside)
+        self._could_be_unusual: dict[int, bool] = {}
 
-    @property
-    def total(self) -> int:
-        return sum(self.by_hour)
+    def could_be_unusual(self, hour: int) -> bool:
+        """False when the hours near ``hour`` (closer than hours_outside) hold too much for
+        the usual stretch to miss. Only the other hours cost a search."""
+        known = self._could_be_unusual.get(hour)
+        if known is None:
+            near = sum(self.by_hour[(hour + step) % 24] for step in self._reach)
+            known = self._could_be_unusual[hour] = self.total - near >= self.coverage * self.total
+        return known
 
     @property
     def weekend_share(self) -> float:
         return self.weekend / self.total if self.total else 0.0
 
-    def could_be_unusual(self, hour: int, settings: Settings) -> bool:
-        """False when the hours near ``hour`` hold too much for the usual stretch to miss."""
-        reach = settings.hours_outside - 1
-        near = sum(self.by_hour[(hour + step) % 24] for step in range(-reach, reach + 1))
-        # The usual stretch can stay out of reach only if the other hours hold enough.
-        return self.total - near >= settings.coverage * self.total
+    @cached_property
+    def usual(self) -> Usual:
+        return usual_hours(self, self.coverage)
 
 
 def usual_hours(habits: Habits, coverage: float) -> Usual:
@@ -120,21 +129,15 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
     for day, page_rows in by_day.items():
         known = habits[day]
         flagged: dict[int, tuple[Usual, bool]] = {}
-        for person_id in page_rows:
-            if not known[person_id]:
+        for person_id, rows in page_rows.items():
+            own = known[person_id]
+            if own is None:
                 continue
-            own = Habits(*known[person_id])
-            if own.total < settings.min_baseline_hours:
-                continue
-            weekend = day.isoweekday() in WEEKEND and own.weekend_share < settings.weekend_share
-            odd = [
-                row
-                for row in page_rows[person_id]
-                if weekend or own.could_be_unusual(row.occurred_at.hour, settings)
-            ]
+            weekend = own.rare_weekends and day.isoweekday() in WEEKEND
+            odd = [row for row in rows if weekend or own.could_be_unusual(row.occurred_at.hour)]
             if not odd:
                 continue
-            usual = usual_hours(own, settings.coverage)
+            usual = own.usual
             if weekend or any(
                 usual.distance(row.occurred_at.hour) >= settings.hours_outside for row in odd
             ):
@@ -156,18 +159,17 @@ def find(events: list[EventRow], settings: Settings, context: Context) -> list[F
 
 def _habits(
     people_by_day: dict[datetime, Iterable[int]], settings: Settings, context: Context
-) -> dict[datetime, dict[int, tuple]]:
-    """For each day, ``person id -> (active hours by hour of the day, on weekends)`` over the
-    baseline before it, or ``()`` for someone with too few to judge. A day's baselines do not
-    change with that day's events: kept by the worker process (the sync pages of the day) or
-    the context (a backtest's batches), read from the database once, for all the days of a
-    batch in one question."""
-    known = {
-        day: context.memo_for(
-            f"{NAME}:{day:%Y-%m-%d}:{settings.baseline_days}:{settings.min_baseline_hours}"
-        )
-        for day in people_by_day
-    }
+) -> dict[datetime, dict[int, Habits | None]]:
+    """For each day, ``person id -> Habits`` over the baseline before it, or None for someone
+    with too few active hours to judge. A day's baselines do not change with that day's
+    events: kept by the worker process (the sync pages of the day) or the context (a
+    backtest's batches), read from the database once, for all the days of a batch in one
+    question."""
+    scope = (
+        f"{NAME}:{settings.baseline_days}:{settings.min_baseline_hours}:{settings.coverage}:"
+        f"{settings.hours_outside}:{settings.weekend_share}"
+    )
+    known = {day: context.memo_for(f"{scope}:{day:%Y-%m-%d}") for day in people_by_day}
     missing = {
         day: [person_id for person_id in people if person_id not in known[day]]
         for day, people in people_by_day.items()
@@ -178,7 +180,9 @@ def _habits(
             missing, settings.baseline_days, at_least=settings.min_baseline_hours
         )
         for day, people in missing.items():
-            known[day].update({person_id: read[day].get(person_id, ()) for person_id in people})
+            for person_id in people:
+                found = read[day].get(person_id)
+                known[day][person_id] = found and Habits(*found, settings)
     return known
 
 

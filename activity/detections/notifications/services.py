@@ -29,12 +29,13 @@ CLAIM = timedelta(minutes=5)
 GATHER_LIMIT = timedelta(minutes=10)
 
 
-def notifications_collect(*, alert_ids: Iterable[int]) -> None:
-    """Add newly raised alerts to the open delivery of every destination that covers them.
+def notifications_collect(*, alerts: Iterable[Alert]) -> None:
+    """Add newly raised alerts (their id, rule and severity are enough) to the open delivery
+    of every destination that covers them.
 
     Call in the transaction that raised them, after every other write of it: the destination
     rows are the last locks it takes, so evaluations sharing them cannot deadlock."""
-    alerts = list(Alert.objects.filter(pk__in=list(alert_ids)).only("rule", "severity"))
+    alerts = list(alerts)
     if not alerts:
         return
     destinations = Destination.objects.select_for_update().filter(enabled=True).order_by("pk")
@@ -46,7 +47,7 @@ def notifications_collect(*, alert_ids: Iterable[int]) -> None:
         delivery = destination.deliveries.select_for_update().filter(
             state=Delivery.State.PENDING, next_attempt_at__isnull=True
         ).first() or Delivery.objects.create(destination=destination)
-        delivery.alerts.add(*covered)
+        delivery.alerts.add(*(alert.pk for alert in covered))
 
 
 def notifications_release(*, now: datetime | None = None) -> list[int]:
