@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from activity.detections import history
 from activity.detections.base import (
