@@ -8,7 +8,21 @@ import threading
 import pytest
 from django.db import connection
 
-from activity.models import ActivityEvent, Identity, Person, Source, SyncRun
+from activity.models import (
+    ActiveHours,
+    ActivityEvent,
+    ActorCategory,
+    ActorTotal,
+    DailyActor,
+    HourlyActor,
+    Identity,
+    Person,
+    Source,
+    SyncRun,
+    WeeklyActor,
+    WeeklyPeople,
+)
+from activity.people.backfill import events_link
 from activity.people.decisions import DecisionError, people_merge
 from activity.rollups import rollups_rebuild
 from activity.sync.engine import sync_source
@@ -123,6 +137,62 @@ def test_merges_while_syncs_run_fail_nothing_and_leave_no_event_with_a_merged_pe
     assert not ActivityEvent.objects.exclude(person_id__in=current).exists()
     # Pages done again counted their identities' seen-times once, from what was stored.
     assert all(seen_times_astray(source) == {} for source in later)
+    kept = rollup_rows()
+    rollups_rebuild()
+    assert rollup_rows() == kept
+
+
+def test_merges_while_the_backfill_links_events_leave_no_event_with_a_merged_person(
+    simulator, source_for
+):
+    """``link_people`` over events stored before persons existed, while staff merge the
+    persons their identities already have: a batch that linked to a person merged meanwhile
+    is linked again from the database."""
+    for vendor in ("velt", "datafold", "domo"):
+        assert sync_source(source_for(simulator, vendor)).status == SyncRun.Status.SUCCEEDED
+    # As after the upgrade that brought persons: no event has one, the people rollups are
+    # empty; the identities and their persons are there.
+    ActivityEvent.objects.update(person=None)
+    for model in (DailyActor, WeeklyActor, WeeklyPeople, ActorTotal, ActorCategory, HourlyActor):
+        model.objects.all().delete()
+    ActiveHours.objects.all().delete()
+    humans = list(
+        Person.objects.filter(kind=Person.Kind.HUMAN, merged_into__isnull=True)
+        .exclude(primary_email="")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    pairs = list(zip(humans[0::2], humans[1::2], strict=False))[:12]
+    start = threading.Barrier(2)
+    linked: list[int] = []
+    answers: list[str] = []
+
+    def backfill() -> None:
+        try:
+            start.wait()
+            linked.append(events_link(batch_size=40))
+        finally:
+            connection.close()
+
+    def merge_all() -> None:
+        try:
+            start.wait()
+            for keep, gone in pairs:
+                people_merge(keep_id=keep, merge_id=gone, reason="race", by="staff")
+                answers.append("ok")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=backfill), threading.Thread(target=merge_all)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert linked == [ActivityEvent.objects.count()] and answers == ["ok"] * len(pairs)
+    current = set(Person.objects.filter(merged_into__isnull=True).values_list("id", flat=True))
+    assert set(Identity.objects.values_list("person_id", flat=True)) <= current
+    assert not ActivityEvent.objects.filter(person__isnull=True).exists()
+    assert not ActivityEvent.objects.exclude(person_id__in=current).exists()
     kept = rollup_rows()
     rollups_rebuild()
     assert rollup_rows() == kept

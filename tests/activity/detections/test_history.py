@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -46,6 +46,25 @@ def test_active_hours_of_several_days_are_each_days_own_window():
     assert history.active_hours({tuesday: both}, 3, at_least=2)[tuesday] == {
         ada.pk: (hours((3, 1), (9, 1)), 1)
     }
+
+
+def test_a_year_long_baseline_for_more_days_than_one_question_asks_counts_every_day():
+    ada = Person.objects.create(display_name="Ada")
+    year = [date(2025, 1, 1) + timedelta(days=n) for n in range(365)]
+    # 05:00 every day of 2025; 23:00 too on the first of each month.
+    hours = {day: 1 << 5 | (1 << 23 if day.day == 1 else 0) for day in year}
+    ActiveHours.objects.bulk_create(
+        ActiveHours(person=ada, day=day, hours=bits) for day, bits in hours.items()
+    )
+    days = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=n) for n in range(10)]
+    assert len(days) > history.WINDOWS_AT_ONCE
+    found = history.active_hours({day: [ada.pk] for day in days}, 365)
+    for n, day in enumerate(days):
+        window = year[n:]  # the 365 days before it: 2025, less the days it has moved on
+        by_hour, weekend = found[day][ada.pk]
+        assert by_hour[5] == len(window) and by_hour[23] == 12 - (n > 0)
+        assert sum(by_hour) == by_hour[5] + by_hour[23]
+        assert weekend == sum(hours[d].bit_count() for d in window if d.isoweekday() >= 6)
 
 
 def test_a_worker_keeps_the_latest_days_and_a_backtest_its_own():
