@@ -704,6 +704,8 @@ class WeeklyDownloader(models.Model):
 from activity.detections.models import (  # noqa: E402, F401
     Alert,
     AlertEvidence,
+    Baseline,
+    BaselineDay,
     DeactivationSighting,
     Delivery,
     Destination,

@@ -7,9 +7,10 @@
    forward so the page ends now) and committed, then the rules evaluate that page as the task
    after a sync does, in a transaction that is rolled back, twice (the first untimed); the page
    is deleted after (its rollups with it), so the database stays as filled (VACUUM after).
-   Prints the median and worst milliseconds, and each rule's share, twice: for the first page
-   of a day (people's baselines of the day not yet cached by the worker process: "cold") and
-   for the next pages of the day (cached: "warm").
+   Prints the median and worst milliseconds, and each rule's share, three times: for the
+   first page of a day in a worker (people's baselines of the day not kept by the worker
+   process yet), with the days not prepared ("cold", summed from the rollups) and prepared
+   as the scheduler leaves them ("prepared"), and for the next pages of the day ("warm").
 2. A backtest of every rule over the last ``--backtest-days`` days of stored events (a dry
    run, as ``manage.py detect --since``): seconds, events read, what it would raise.
 """
@@ -42,7 +43,9 @@ from django.db import connection, transaction
 
 from activity.detections import registry
 from activity.detections.base import process_memo_clear
+from activity.detections.baselines import baselines_prepare
 from activity.detections.engine import detections_backtest, detections_evaluate
+from activity.detections.models import Baseline, BaselineDay
 from activity.models import ActivityEvent, DetectionCursor, Source
 from activity.services.retention import events_delete
 from activity.sync.records import DownloadFacts, NormalizedEvent
@@ -163,6 +166,17 @@ def time_evaluation(source: Source, warmup: int, runs: int, *, cold: bool) -> di
     }
 
 
+def baselines_prepared(prepared: bool) -> None:
+    """The days a page can span (today and the two before) prepared, as the scheduler leaves
+    them, or none."""
+    Baseline.objects.all().delete()
+    BaselineDay.objects.all().delete()
+    if prepared:
+        today = datetime.now(UTC).date()
+        for back in (2, 1, 0):
+            baselines_prepare(day=today - timedelta(days=back))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--warmup", type=int, default=1)
@@ -178,14 +192,16 @@ def main() -> None:
         "slowest rules (median ms)"
     )
     for source in Source.objects.order_by("name"):
-        for cold in (True, False):
-            result = time_evaluation(source, args.warmup, args.runs, cold=cold)
+        for baselines in ("cold", "prepared", "warm"):
+            baselines_prepared(baselines == "prepared")
+            result = time_evaluation(source, args.warmup, args.runs, cold=baselines != "warm")
             rules = sorted(result["rules"].items(), key=lambda item: -item[1])[:3]
             print(
-                f"{source.name:<18} {'cold' if cold else 'warm':<9} {result['median']:>7.1f} "
+                f"{source.name:<18} {baselines:<9} {result['median']:>7.1f} "
                 f"{result['max']:>7.1f} {result['raised']:>6.1f}  "
                 + ", ".join(f"{name} {ms:.1f}" for name, ms in rules)
             )
+    baselines_prepared(False)
     if args.backtest_days:
         since = datetime.now(UTC) - timedelta(days=args.backtest_days)
         started = time.perf_counter()

@@ -13,7 +13,14 @@ from itertools import batched, pairwise
 from django.db.models import CharField, F, Func, Q, StringAgg, Value
 
 from activity.detections.base import EventRow, event_rows
-from activity.models import ActiveHours, ActivityEvent, Download, HourlyActor
+from activity.models import (
+    ActiveHours,
+    ActivityEvent,
+    Baseline,
+    BaselineDay,
+    Download,
+    HourlyActor,
+)
 from activity.vocabulary import Category, Outcome
 
 # Lightdash's query contexts of scheduled deliveries: scheduledDelivery, scheduledChart...
@@ -127,8 +134,42 @@ def active_hours(
     """For each day (a UTC midnight) and each of its people, ``person id -> (active hours at
     each hour of the day 0-23, active hours on weekends)`` over the ``baseline_days`` before
     it: the clock hours in which the person did anything, an hour of a thousand exports
-    counting once, like an hour of one. Read from ``ActiveHours`` (one row per person and
-    day, hours as bits); people with fewer than ``at_least`` active hours are left out.
+    counting once, like an hour of one; people with fewer than ``at_least`` active hours are
+    left out. Read from the day's prepared baselines (``Baseline``, one row per person) if
+    they are, otherwise summed from ``ActiveHours``."""
+    by_date = {day.date(): day for day in people_by_day}
+    prepared = set(
+        BaselineDay.objects.filter(day__in=list(by_date), days=baseline_days).values_list(
+            "day", flat=True
+        )
+    )
+    found: dict[datetime, dict[int, tuple[tuple[int, ...], int]]] = {
+        day: {} for day in people_by_day
+    }
+    wanted = {by_date[day]: set(people_by_day[by_date[day]]) for day in prepared}
+    if any(wanted.values()):
+        rows = Baseline.objects.filter(
+            day__in=prepared,
+            days=baseline_days,
+            person_id__among=set().union(*wanted.values()),
+        ).values_list("day", "person_id", "by_hour", "weekend")
+        for day, person_id, by_hour, weekend in rows:
+            counts = tuple(map(int, by_hour.split(",")))
+            if person_id in wanted[by_date[day]] and sum(counts) >= at_least:
+                found[by_date[day]][person_id] = (counts, weekend)
+    summed = active_hours_summed(
+        {day: people for day, people in people_by_day.items() if day.date() not in prepared},
+        baseline_days,
+        at_least=at_least,
+    )
+    found.update(summed)
+    return found
+
+
+def active_hours_summed(
+    people_by_day: Mapping[datetime, Iterable[int]], baseline_days: int, *, at_least: int = 1
+) -> dict[datetime, dict[int, tuple[tuple[int, ...], int]]]:
+    """``active_hours`` summed from ``ActiveHours``, one row per person and day.
 
     The database sends strings, not rows: each row as 48 bits in hex (``_DayBits``), joined per
     person and stretch of days, the stretches cut at every window's ends so that each row is

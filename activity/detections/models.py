@@ -275,3 +275,39 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} to {self.destination_id} ({self.state})"
+
+
+class Baseline(models.Model):
+    """A person's active hours over the ``days`` days before ``day`` (UTC): how many of those
+    days they were active in each hour of the clock (``by_hour``, 24 counts), and active hours
+    on weekends. Prepared once for the day by a background task (``baselines_prepare``), so
+    that the day's first evaluation in each worker reads one row per person, not a month."""
+
+    day = models.DateField()
+    days = models.PositiveSmallIntegerField()
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
+    by_hour = models.CharField(max_length=200)  # 24 counts, comma-separated
+    weekend = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "days", "person"], name="baseline_day_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.days} days) {self.person_id}"
+
+
+class BaselineDay(models.Model):
+    """A day whose baselines are prepared: a person without a ``Baseline`` row that day had
+    no active hour in its window."""
+
+    day = models.DateField()
+    days = models.PositiveSmallIntegerField()
+    prepared_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "days"], name="baseline_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.days} days), prepared {self.prepared_at:%H:%M}"
