@@ -64,7 +64,7 @@ def baselines_prepare(*, day: date | None = None) -> int | None:
                         day=day,
                         days=span,
                         person_id=person_id,
-                        by_hour=",".join(map(str, by_hour)),
+                        by_hour=Baseline.hours_text(by_hour),
                         weekend=weekend,
                     )
                     for person_id, (by_hour, weekend) in found.items()

@@ -154,7 +154,7 @@ def active_hours(
             person_id__among=set().union(*wanted.values()),
         ).values_list("day", "person_id", "by_hour", "weekend")
         for day, person_id, by_hour, weekend in rows:
-            counts = tuple(map(int, by_hour.split(",")))
+            counts = Baseline.hours_of(by_hour)
             if person_id in wanted[by_date[day]] and sum(counts) >= at_least:
                 found[by_date[day]][person_id] = (counts, weekend)
     summed = active_hours_summed(

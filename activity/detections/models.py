@@ -5,6 +5,8 @@ Imported by ``activity.models``, so these are models of the ``activity`` app."""
 
 from __future__ import annotations
 
+import struct
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -286,7 +288,7 @@ class Baseline(models.Model):
     day = models.DateField()
     days = models.PositiveSmallIntegerField()
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
-    by_hour = models.CharField(max_length=200)  # 24 counts, comma-separated
+    by_hour = models.CharField(max_length=200)  # 24 counts of 16 bits, in hex (``hours_text``)
     weekend = models.PositiveIntegerField()
 
     class Meta:
@@ -296,6 +298,14 @@ class Baseline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} ({self.days} days) {self.person_id}"
+
+    @staticmethod
+    def hours_text(by_hour: tuple[int, ...]) -> str:
+        return struct.pack(">24H", *by_hour).hex()
+
+    @staticmethod
+    def hours_of(text: str) -> tuple[int, ...]:
+        return struct.unpack(">24H", bytes.fromhex(text))
 
 
 class BaselineDay(models.Model):
