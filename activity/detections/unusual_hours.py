@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from itertools import accumulate
+from operator import sub
 
 from activity.detections import history
 from activity.detections.base import (
@@ -105,17 +107,26 @@ class Habits:
 
 
 def usual_hours(habits: Habits, coverage: float) -> Usual:
-    """The shortest circular stretch of the clock holding ``coverage`` of the active hours."""
+    """The shortest circular stretch of the clock holding ``coverage`` of the active hours
+    (the earliest of those as short). A stretch that holds enough still does one hour longer,
+    so the shortest length is found by halving; each length's 24 stretches are differences
+    of running sums."""
     total = habits.total
     need = coverage * total
-    around = habits.by_hour + habits.by_hour  # a stretch may run past midnight
-    for length in range(1, 25):
-        held = sum(around[:length])
-        for start in range(24):
-            if held >= need:
-                return Usual(start, length, total, habits.weekend_share)
-            held += around[start + length] - around[start]
-    return Usual(0, 24, total, habits.weekend_share)
+    running = list(accumulate(habits.by_hour * 2, initial=0))  # a stretch may run past midnight
+
+    def held(length: int) -> list[int]:
+        return list(map(sub, running[length : length + 24], running[:24]))
+
+    shortest, longest = 1, 24
+    while shortest < longest:
+        middle = (shortest + longest) // 2
+        if max(held(middle)) >= need:
+            longest = middle
+        else:
+            shortest = middle + 1
+    start = next(start for start, amount in enumerate(held(shortest)) if amount >= need)
+    return Usual(start, shortest, total, habits.weekend_share)
 
 
 def find(events: list[EventRow], settings: Settings, context: Context) -> list[Finding]:
