@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Max
 
 from activity.models import (
     ActiveHours,
@@ -160,6 +161,11 @@ def test_link_people_backfills_stored_events_in_resumable_batches(four_sources, 
     assert _partition(regrouped) == _partition(linked)
     assert len(people_rollups()[0]) == len(before[0])
     assert_rollups_match_a_recount()
+    # Each person's last seen is their latest event.
+    latest = ActivityEvent.objects.values("person_id").annotate(last=Max("occurred_at"))
+    assert {row["person_id"]: row["last"] for row in latest} == dict(
+        Person.objects.values_list("id", "last_seen_at")
+    )
 
 
 def _partition(assignment: dict[int, int]) -> set[frozenset[int]]:

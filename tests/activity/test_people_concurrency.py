@@ -87,6 +87,55 @@ def test_concurrent_merges_never_lose_an_identity(pairs):
     assert rollup_rows() == kept
 
 
+def human_pairs(count: int = 12) -> list[tuple[int, int]]:
+    """``(keep, gone)`` pairs of current human persons with an email, for staff to merge."""
+    humans = list(
+        Person.objects.filter(kind=Person.Kind.HUMAN, merged_into__isnull=True)
+        .exclude(primary_email="")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    return list(zip(humans[0::2], humans[1::2], strict=False))[:count]
+
+
+def together(*works) -> None:
+    """Run the callables at once, one thread and database connection each."""
+    start = threading.Barrier(len(works))
+
+    def run(work) -> None:
+        try:
+            start.wait()
+            work()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+
+def merges(pairs: list[tuple[int, int]], answers: list[str]):
+    """Staff merging the pairs one after another, each answer added to ``answers``."""
+
+    def merge_all() -> None:
+        for keep, gone in pairs:
+            people_merge(keep_id=keep, merge_id=gone, reason="race", by="staff")
+            answers.append("ok")
+
+    return merge_all
+
+
+def assert_no_identity_event_or_rollup_on_a_merged_person() -> None:
+    current = set(Person.objects.filter(merged_into__isnull=True).values_list("id", flat=True))
+    assert set(Identity.objects.values_list("person_id", flat=True)) <= current
+    assert not ActivityEvent.objects.exclude(person_id__in=current).exists()
+    kept = rollup_rows()
+    rollups_rebuild()
+    assert rollup_rows() == kept
+
+
 def test_merges_while_syncs_run_fail_nothing_and_leave_no_event_with_a_merged_person(
     simulator, source_for
 ):
@@ -95,51 +144,24 @@ def test_merges_while_syncs_run_fail_nothing_and_leave_no_event_with_a_merged_pe
     that one is done again, and nothing fails, nothing is lost or left on a merged person."""
     for vendor in ("velt", "datafold"):
         assert sync_source(source_for(simulator, vendor)).status == SyncRun.Status.SUCCEEDED
-    humans = list(
-        Person.objects.filter(kind=Person.Kind.HUMAN, merged_into__isnull=True)
-        .exclude(primary_email="")
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    pairs = list(zip(humans[0::2], humans[1::2], strict=False))[:12]
+    pairs = human_pairs()
     later = [source_for(simulator, vendor) for vendor in ("domo", "lightdash")]
-    start = threading.Barrier(3)
     runs: dict[str, str] = {}
     answers: list[str] = []
 
-    def sync(source: Source) -> None:
-        try:
-            start.wait()
-            run = sync_source(source)
-            runs[source.vendor] = run.status if run.status != "failed" else run.error
-        finally:
-            connection.close()
+    def sync(source: Source):
+        def run() -> None:
+            done = sync_source(source)
+            runs[source.vendor] = done.status if done.status != "failed" else done.error
 
-    def merge_all() -> None:
-        try:
-            start.wait()
-            for keep, gone in pairs:
-                people_merge(keep_id=keep, merge_id=gone, reason="race", by="staff")
-                answers.append("ok")
-        finally:
-            connection.close()
+        return run
 
-    threads = [threading.Thread(target=sync, args=(source,)) for source in later]
-    threads.append(threading.Thread(target=merge_all))
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    together(*(sync(source) for source in later), merges(pairs, answers))
     assert runs == {"domo": SyncRun.Status.SUCCEEDED, "lightdash": SyncRun.Status.SUCCEEDED}
     assert answers == ["ok"] * len(pairs)
-    current = set(Person.objects.filter(merged_into__isnull=True).values_list("id", flat=True))
-    assert set(Identity.objects.values_list("person_id", flat=True)) <= current
-    assert not ActivityEvent.objects.exclude(person_id__in=current).exists()
     # Pages done again counted their identities' seen-times once, from what was stored.
     assert all(seen_times_astray(source) == {} for source in later)
-    kept = rollup_rows()
-    rollups_rebuild()
-    assert rollup_rows() == kept
+    assert_no_identity_event_or_rollup_on_a_merged_person()
 
 
 def test_merges_while_the_backfill_links_events_leave_no_event_with_a_merged_person(
@@ -156,43 +178,10 @@ def test_merges_while_the_backfill_links_events_leave_no_event_with_a_merged_per
     for model in (DailyActor, WeeklyActor, WeeklyPeople, ActorTotal, ActorCategory, HourlyActor):
         model.objects.all().delete()
     ActiveHours.objects.all().delete()
-    humans = list(
-        Person.objects.filter(kind=Person.Kind.HUMAN, merged_into__isnull=True)
-        .exclude(primary_email="")
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
-    pairs = list(zip(humans[0::2], humans[1::2], strict=False))[:12]
-    start = threading.Barrier(2)
+    pairs = human_pairs()
     linked: list[int] = []
     answers: list[str] = []
-
-    def backfill() -> None:
-        try:
-            start.wait()
-            linked.append(events_link(batch_size=40))
-        finally:
-            connection.close()
-
-    def merge_all() -> None:
-        try:
-            start.wait()
-            for keep, gone in pairs:
-                people_merge(keep_id=keep, merge_id=gone, reason="race", by="staff")
-                answers.append("ok")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=backfill), threading.Thread(target=merge_all)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    together(lambda: linked.append(events_link(batch_size=40)), merges(pairs, answers))
     assert linked == [ActivityEvent.objects.count()] and answers == ["ok"] * len(pairs)
-    current = set(Person.objects.filter(merged_into__isnull=True).values_list("id", flat=True))
-    assert set(Identity.objects.values_list("person_id", flat=True)) <= current
     assert not ActivityEvent.objects.filter(person__isnull=True).exists()
-    assert not ActivityEvent.objects.exclude(person_id__in=current).exists()
-    kept = rollup_rows()
-    rollups_rebuild()
-    assert rollup_rows() == kept
+    assert_no_identity_event_or_rollup_on_a_merged_person()
